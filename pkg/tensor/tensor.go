@@ -1,0 +1,225 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Tensor is a dense, row-major, little-endian tensor held in memory.
+// Readers materialise views (offsets, strides) into this form; writers
+// consume it.
+type Tensor struct {
+	DType DType
+	Shape []int
+	Data  []byte
+}
+
+// ErrOverflow reports a shape whose element or byte count does not fit in an int.
+var ErrOverflow = errors.New("tensor: shape overflows")
+
+// NumElements is the product of shape with overflow checking; a 0-dim
+// tensor has one element.
+func NumElements(shape []int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("tensor: negative dimension %d", d)
+		}
+		if d != 0 && n > math.MaxInt/d {
+			return 0, ErrOverflow
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// ByteSize is the number of bytes a dense tensor of dtype and shape takes.
+func ByteSize(dt DType, shape []int) (int, error) {
+	n, err := NumElements(shape)
+	if err != nil {
+		return 0, err
+	}
+	bits := dt.Bits()
+	if bits == 0 {
+		return 0, fmt.Errorf("tensor: unknown dtype %q", dt)
+	}
+	if n > math.MaxInt/bits {
+		return 0, ErrOverflow
+	}
+	if n*bits%8 != 0 {
+		return 0, fmt.Errorf("tensor: %d elements of %s do not fill whole bytes", n, dt)
+	}
+	return n * bits / 8, nil
+}
+
+// New checks that data has exactly the size dtype and shape call for.
+func New(dt DType, shape []int, data []byte) (*Tensor, error) {
+	size, err := ByteSize(dt, shape)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) != size {
+		return nil, fmt.Errorf("tensor: %s%v needs %d bytes, have %d", dt, shape, size, len(data))
+	}
+	return &Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: data}, nil
+}
+
+// NumElements is the number of elements of t.
+func (t *Tensor) NumElements() int {
+	n, _ := NumElements(t.Shape)
+	return n
+}
+
+// Rows views t as vectors: a 1-D tensor [D] is one vector of width D, a
+// 2-D tensor [n, D] is n vectors, a 0-dim tensor is one vector of width 1,
+// and higher ranks fold every leading dimension into the vector count.
+func (t *Tensor) Rows() (n, width int) {
+	switch len(t.Shape) {
+	case 0:
+		return 1, 1
+	case 1:
+		return 1, t.Shape[0]
+	}
+	width = t.Shape[len(t.Shape)-1]
+	n, _ = NumElements(t.Shape[:len(t.Shape)-1])
+	return n, width
+}
+
+// Float64s widens every element of a float tensor to float64, exactly.
+func (t *Tensor) Float64s() ([]float64, error) {
+	n := t.NumElements()
+	out := make([]float64, n)
+	d := t.Data
+	switch t.DType {
+	case F64:
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:]))
+		}
+	case F32:
+		for i := range out {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:])))
+		}
+	case F16:
+		for i := range out {
+			out[i] = float64(F16ToF32(binary.LittleEndian.Uint16(d[2*i:])))
+		}
+	case BF16:
+		for i := range out {
+			out[i] = float64(BF16ToF32(binary.LittleEndian.Uint16(d[2*i:])))
+		}
+	default:
+		return nil, fmt.Errorf("tensor: %s is not a float dtype", t.DType)
+	}
+	return out, nil
+}
+
+// Float32s returns the elements as float32: exact for F16, BF16 and F32,
+// rounded to nearest even for F64.
+func (t *Tensor) Float32s() ([]float32, error) {
+	n := t.NumElements()
+	out := make([]float32, n)
+	d := t.Data
+	switch t.DType {
+	case F32:
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:]))
+		}
+	case F64:
+		for i := range out {
+			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:])))
+		}
+	case F16:
+		for i := range out {
+			out[i] = F16ToF32(binary.LittleEndian.Uint16(d[2*i:]))
+		}
+	case BF16:
+		for i := range out {
+			out[i] = BF16ToF32(binary.LittleEndian.Uint16(d[2*i:]))
+		}
+	default:
+		return nil, fmt.Errorf("tensor: %s is not a float dtype", t.DType)
+	}
+	return out, nil
+}
+
+// FromFloat32s builds a tensor of float dtype dt from float32 values,
+// rounding to nearest even when dt is narrower and canonicalising NaN.
+func FromFloat32s(dt DType, shape []int, v []float32) (*Tensor, error) {
+	n, err := NumElements(shape)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(v) {
+		return nil, fmt.Errorf("tensor: shape %v holds %d elements, have %d values", shape, n, len(v))
+	}
+	if !dt.IsFloat() {
+		return nil, fmt.Errorf("tensor: %s is not a float dtype", dt)
+	}
+	data := make([]byte, n*dt.Size())
+	switch dt {
+	case F32:
+		for i, f := range v {
+			binary.LittleEndian.PutUint32(data[4*i:], F32Bits(f))
+		}
+	case F64:
+		for i, f := range v {
+			binary.LittleEndian.PutUint64(data[8*i:], F64Bits(float64(f)))
+		}
+	case F16:
+		for i, f := range v {
+			binary.LittleEndian.PutUint16(data[2*i:], F32ToF16(f))
+		}
+	case BF16:
+		for i, f := range v {
+			binary.LittleEndian.PutUint16(data[2*i:], F32ToBF16(f))
+		}
+	}
+	return &Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: data}, nil
+}
+
+// Convert returns t in float dtype dt, rounding to nearest even (each
+// value is rounded once, also from F64 to F16/BF16) and canonicalising NaN.
+// Converting to the same dtype returns t itself.
+func (t *Tensor) Convert(dt DType) (*Tensor, error) {
+	if t.DType == dt {
+		return t, nil
+	}
+	if !t.DType.IsFloat() || !dt.IsFloat() {
+		return nil, fmt.Errorf("tensor: cannot convert %s to %s", t.DType, dt)
+	}
+	if t.DType == F64 && dt != F32 {
+		// Round to odd into float32 first, so the second rounding to
+		// F16/BF16 gives the correctly rounded result of the float64.
+		vals, _ := t.Float64s()
+		f32 := make([]float32, len(vals))
+		for i, v := range vals {
+			f32[i] = roundToOddF32(v)
+		}
+		return FromFloat32s(dt, t.Shape, f32)
+	}
+	vals, err := t.Float32s()
+	if err != nil {
+		return nil, err
+	}
+	return FromFloat32s(dt, t.Shape, vals)
+}
+
+// CountNonFinite reports how many elements of a float tensor are NaN and
+// how many are ±Inf.
+func (t *Tensor) CountNonFinite() (nan, inf int) {
+	vals, err := t.Float64s()
+	if err != nil {
+		return 0, 0
+	}
+	for _, v := range vals {
+		switch {
+		case math.IsNaN(v):
+			nan++
+		case math.IsInf(v, 0):
+			inf++
+		}
+	}
+	return nan, inf
+}

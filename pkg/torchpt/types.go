@@ -1,0 +1,89 @@
+package torchpt
+
+import (
+	"github.com/embtool/embtool/pkg/tensor"
+)
+
+// The Python values a torch file decodes to, and a writer accepts, are:
+// nil, bool, int64, *big.Int (ints beyond 64 bits), float64, string,
+// []byte, Tuple, List, *Dict, *Set, *Tensor (read) or any tensor.Source
+// (write), and *Object for the few allowed classes (ParameterDict).
+
+// Dict is an ordered Python dict or collections.OrderedDict.
+type Dict struct {
+	// Class is "dict" or "collections.OrderedDict".
+	Class  string
+	Keys   []any
+	Values []any
+}
+
+// NewDict returns an empty plain dict.
+func NewDict() *Dict { return &Dict{Class: "dict"} }
+
+// Set appends key and value, or replaces the value of an existing key, as
+// Python does. Keys are compared with ==; only hashable keys (nil, bool,
+// int64, float64, string, Tuple of those) are accepted by the reader.
+func (d *Dict) Set(key, value any) {
+	for i, k := range d.Keys {
+		if k == key {
+			d.Values[i] = value
+			return
+		}
+	}
+	d.Keys = append(d.Keys, key)
+	d.Values = append(d.Values, value)
+}
+
+// Get returns the value of a string key.
+func (d *Dict) Get(key string) (any, bool) {
+	for i, k := range d.Keys {
+		if s, ok := k.(string); ok && s == key {
+			return d.Values[i], true
+		}
+	}
+	return nil, false
+}
+
+// Len is the number of entries.
+func (d *Dict) Len() int { return len(d.Keys) }
+
+// Tuple is a Python tuple.
+type Tuple []any
+
+// List is a Python list.
+type List []any
+
+// Set is a Python set, in insertion order.
+type Set []any
+
+// Object is an instance of one of the few non-container classes the
+// allow-list admits and keeps (torch.nn.modules.container.ParameterDict):
+// its class name and the state dict BUILD gave it.
+type Object struct {
+	Class string
+	State *Dict
+}
+
+// Tensor is a tensor stored in a torch file: a view (offset, shape,
+// stride, in elements) into a storage. Its bytes are read by Load.
+type Tensor struct {
+	Storage      *Storage
+	Offset       int
+	Shape        []int
+	Stride       []int
+	RequiresGrad bool
+	// Parameter is true when the tensor was wrapped in torch.nn.Parameter.
+	Parameter bool
+}
+
+// Storage is one storage record of a torch file: its key (the record name
+// under data/, or a legacy root key), dtype and element count.
+type Storage struct {
+	Key      string
+	DType    tensor.DType
+	NumElem  int
+	Location string
+	// load reads the whole storage, little-endian. Set by the reader.
+	load func() ([]byte, error)
+	data []byte
+}
