@@ -1,0 +1,24 @@
+// Package torchpt reads and writes PyTorch .pt/.bin files — the zip format
+// of torch.save since 1.6 and the legacy pre-1.6 format — without Python
+// and without ever executing a pickle.
+//
+// Reading happens in two passes. Scan walks each pickle opcode by opcode
+// and checks it against an allow-list of data-only globals (tensor and
+// parameter rebuilds, storage classes, OrderedDict, set, ParameterDict);
+// only then does gopickle's VM run, with every global bound to a fixed Go
+// constructor. Tensors come back as lazy views into storages; Load
+// materialises one.
+//
+// # Security
+//
+// No input makes this package import, call or execute anything named in a
+// file. Every opcode, operand length, memo index, stack depth and
+// container size is checked by Scan before the VM runs, and a panic inside
+// the VM is recovered into an error. Every storage's record size is
+// checked against its declared element count and every tensor view
+// against its storage before any data is read; a view may not address
+// more elements than its storage holds, so materialising tensors never
+// allocates more than the file provides. Zip entries must be stored or
+// deflated with a bounded ratio, inside the archive's single top folder,
+// with clean names and without duplicates; CRC-32 is verified.
+package torchpt

@@ -1,0 +1,176 @@
+package torchpt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/big"
+)
+
+// legacyMagic is torch's MAGIC_NUMBER, the first pickle of a legacy file.
+var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
+
+const legacyProtocol = 1001
+
+type legacyReader struct {
+	f       *File
+	size    int64
+	storage map[string]*Storage
+	order   []string
+}
+
+// openLegacy reads the pre-1.6 format: five pickles (magic, protocol,
+// sys_info, the object, the sorted storage keys), then per key an int64
+// element count and the little-endian data (formats.md §1.3).
+func openLegacy(r io.ReaderAt, size int64, opts Options) (*File, error) {
+	n := size
+	if n > MaxPickleSize {
+		n = MaxPickleSize
+	}
+	buf := make([]byte, n)
+	if _, err := r.ReadAt(buf, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	f := &File{Format: FormatLegacy}
+	lr := &legacyReader{f: f, size: size, storage: map[string]*Storage{}}
+	names := []string{"magic number", "protocol version", "sys_info", "data", "storage keys"}
+	values := make([]any, len(names))
+	pos := int64(0)
+	for i, what := range names {
+		if pos >= int64(len(buf)) {
+			return nil, &FormatError{Offset: pos, Msg: fmt.Sprintf("file ends before the %s pickle", what)}
+		}
+		record := fmt.Sprintf("pickle %d (%s)", i+1, what)
+		v, res, err := scanAndLoad(f, buf[pos:], record, lr.resolve, opts)
+		if err != nil {
+			if fe, ok := err.(*FormatError); ok {
+				fe.Offset += pos
+			}
+			return nil, err
+		}
+		values[i] = v
+		pos += res.End
+		if i == 0 {
+			if m, ok := v.(*big.Int); !ok || m.Cmp(legacyMagic) != 0 {
+				return nil, &FormatError{Msg: "a pickle, but not a torch file (no torch magic number)"}
+			}
+		}
+		if i == 1 {
+			if p, ok := v.(int64); !ok || p != legacyProtocol {
+				return nil, unsupportedf("legacy protocol version %v", v)
+			}
+		}
+	}
+	f.Root = values[3]
+	keys, ok := values[4].(List)
+	if !ok {
+		return nil, &FormatError{Msg: fmt.Sprintf("storage key list is a %s", pyTypeName(values[4]))}
+	}
+	if err := lr.placeStorages(r, keys, pos); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// placeStorages walks the storage area, checking each element count
+// against what the pickle declared and that the data lies within the file.
+func (lr *legacyReader) placeStorages(r io.ReaderAt, keys List, pos int64) error {
+	placed := map[string]bool{}
+	for _, k := range keys {
+		key, ok := k.(string)
+		if !ok {
+			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage key %v is not a string", k)}
+		}
+		st, ok := lr.storage[key]
+		if !ok {
+			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage key list names %q, which no tensor references", key)}
+		}
+		if placed[key] {
+			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage key %q listed twice", key)}
+		}
+		placed[key] = true
+		var cnt [8]byte
+		if pos > lr.size-8 {
+			return &FormatError{Offset: pos, Msg: fmt.Sprintf("file ends before the element count of storage %q", key)}
+		}
+		if _, err := r.ReadAt(cnt[:], pos); err != nil {
+			return err
+		}
+		count := int64(binary.LittleEndian.Uint64(cnt[:]))
+		if count != int64(st.NumElem) {
+			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage %q has %d elements, the pickle says %d", key, count, st.NumElem)}
+		}
+		nbytes := count * int64(st.DType.Size())
+		start := pos + 8
+		if nbytes > lr.size-start {
+			return &FormatError{Offset: start, Msg: fmt.Sprintf("storage %q of %d bytes runs past the end of the file", key, nbytes)}
+		}
+		st.load = func() ([]byte, error) {
+			d := make([]byte, nbytes)
+			_, err := r.ReadAt(d, start)
+			if err == io.EOF && int64(len(d)) == nbytes {
+				err = nil
+			}
+			return d, err
+		}
+		pos = start + nbytes
+	}
+	for _, key := range lr.order {
+		if !placed[key] {
+			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage %q is referenced but not in the key list", key)}
+		}
+	}
+	if pos != lr.size {
+		lr.f.Warnings = append(lr.f.Warnings, fmt.Sprintf("%d bytes after the last storage", lr.size-pos))
+	}
+	return nil
+}
+
+// resolve handles the legacy persistent ids: ('storage', cls, root_key,
+// location, numel, view_metadata) and ('module', cls, file, source).
+func (lr *legacyReader) resolve(pid Tuple) (any, error) {
+	if len(pid) == 4 && asStr(pid[0]) == "module" {
+		if _, ok := pid[1].(*pdictClass); !ok {
+			return nil, fmt.Errorf("module persistent id for a %s", pyTypeName(pid[1]))
+		}
+		return pid[1], nil
+	}
+	if len(pid) != 6 {
+		return nil, fmt.Errorf("legacy persistent id has %d fields, want 6", len(pid))
+	}
+	dt, key, loc, numel, err := storageFromID(pid[:5], lr.size)
+	if err != nil {
+		return nil, err
+	}
+	root, ok := lr.storage[key]
+	if !ok {
+		root = &Storage{Key: key, DType: dt, NumElem: numel, Location: loc}
+		lr.storage[key] = root
+		lr.order = append(lr.order, key)
+	} else if root.DType != dt || root.NumElem != numel {
+		return nil, fmt.Errorf("storage %q is referenced as %d×%s and as %d×%s", key, root.NumElem, root.DType, numel, dt)
+	}
+	if pid[5] == nil {
+		return root, nil
+	}
+	// A storage view (view_key, offset, size) into the root storage.
+	vm, ok := pid[5].(Tuple)
+	if !ok || len(vm) != 3 {
+		return nil, fmt.Errorf("storage %q view metadata %v is not (key, offset, size)", key, pid[5])
+	}
+	off, ok1 := vm[1].(int64)
+	n, ok2 := vm[2].(int64)
+	if !ok1 || !ok2 || off < 0 || n < 0 || off > int64(numel) || n > int64(numel)-off {
+		return nil, fmt.Errorf("storage %q view %v lies outside its %d elements", key, vm, numel)
+	}
+	es := dt.Size()
+	view := &Storage{Key: key + "/" + asStr(vm[0]), DType: dt, NumElem: int(n), Location: loc}
+	view.load = func() ([]byte, error) {
+		d, err := root.bytes()
+		if err != nil {
+			return nil, err
+		}
+		return d[int(off)*es : int(off+n)*es], nil
+	}
+	return view, nil
+}

@@ -1,0 +1,182 @@
+package torchpt
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/embtool/embtool/pkg/tensor"
+)
+
+// Container formats.
+const (
+	FormatZip    = "torch-zip"
+	FormatLegacy = "torch-legacy"
+)
+
+// Options adjust how a file is read.
+type Options struct {
+	// AllowUnsafe decodes a pickle even when it names globals outside the
+	// allow-list: each becomes an inert Opaque value, nothing is executed,
+	// and the findings are kept in File.Findings instead of failing.
+	AllowUnsafe bool
+}
+
+// File is a decoded torch file. Tensors in Root are lazy views; their
+// bytes are read by Load.
+type File struct {
+	Format string
+	// Prefix is the zip archive's top folder ("archive", "FastNegativeV2", ...).
+	Prefix string
+	// Records are the zip entry names, in archive order.
+	Records []string
+	// Root is the unpickled object (usually a *Dict).
+	Root any
+	// Scans has the static report of every pickle in the file.
+	Scans []*ScanResult
+	// Findings are the unsafe findings of all pickles (only non-empty with
+	// Options.AllowUnsafe; otherwise Open fails with *UnsafeError).
+	Findings []Finding
+	// Warnings are oddities that do not stop reading (extra records, a
+	// byteorder record A1111 rejects, ...).
+	Warnings []string
+	closer   io.Closer
+}
+
+// Close closes the underlying file when the File came from OpenFile.
+func (f *File) Close() error {
+	if f.closer != nil {
+		return f.closer.Close()
+	}
+	return nil
+}
+
+var (
+	zipMagic     = []byte("PK\x03\x04")
+	previewMagic = []byte("PYTORCH1")
+)
+
+// Open reads a torch file (zip or legacy) from r, refusing unsafe pickles.
+func Open(r io.ReaderAt, size int64) (*File, error) {
+	return OpenWith(r, size, Options{})
+}
+
+// OpenFile opens the torch file at path; Close the File when done.
+func OpenFile(path string, opts Options) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f, err := OpenWith(fh, st.Size(), opts)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f.closer = fh
+	return f, nil
+}
+
+// OpenWith is Open with options.
+func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
+	head := make([]byte, 16)
+	n, err := r.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	head = head[:n]
+	var f *File
+	switch {
+	case size == 0:
+		return nil, &FormatError{Msg: "empty file"}
+	case bytes.HasPrefix(head, zipMagic):
+		f, err = openZip(r, size, opts)
+	case bytes.HasPrefix(head, previewMagic):
+		return nil, unsupportedf("PYTORCH1 archive from the 2018 preview release")
+	case len(head) > 0 && head[0] == 0x80:
+		f, err = openLegacy(r, size, opts)
+	default:
+		if isTar(r, size) {
+			return nil, unsupportedf("tar archive from pre-1.0 PyTorch")
+		}
+		return nil, &FormatError{Msg: fmt.Sprintf("not a torch file: starts with % x", head)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range f.Scans {
+		f.Findings = append(f.Findings, s.Findings...)
+	}
+	return f, nil
+}
+
+func isTar(r io.ReaderAt, size int64) bool {
+	if size < 262 {
+		return false
+	}
+	b := make([]byte, 5)
+	_, err := r.ReadAt(b, 257)
+	return err == nil && string(b) == "ustar"
+}
+
+// scanAndLoad validates one pickle and, when it is safe (or unsafe is
+// allowed), runs the VM over it.
+func scanAndLoad(f *File, data []byte, record string, resolve storageResolver, opts Options) (any, *ScanResult, error) {
+	res, err := Scan(data, record)
+	f.Scans = append(f.Scans, res)
+	if err != nil {
+		return nil, res, err
+	}
+	if len(res.Findings) > 0 && !opts.AllowUnsafe {
+		return nil, res, &UnsafeError{Findings: res.Findings}
+	}
+	v, err := unpickle(data[:res.End], record, resolve, opts.AllowUnsafe)
+	return v, res, err
+}
+
+// storageFromID checks a persistent id ('storage', <class>, key, location,
+// numel[, view_metadata]) and returns the class's dtype, the key and numel.
+func storageFromID(pid Tuple, maxBytes int64) (dt tensor.DType, key, loc string, numel int, err error) {
+	if len(pid) < 5 || len(pid) > 6 {
+		return "", "", "", 0, fmt.Errorf("persistent id has %d fields, want 5", len(pid))
+	}
+	if name := asStr(pid[0]); name != "storage" {
+		return "", "", "", 0, fmt.Errorf("persistent id of type %q, not \"storage\"", name)
+	}
+	cls, ok := pid[1].(*storageClass)
+	if !ok {
+		return "", "", "", 0, fmt.Errorf("persistent id storage type is a %s", pyTypeName(pid[1]))
+	}
+	dt, ok = storageDTypes[cls.name]
+	if !ok {
+		return "", "", "", 0, unsupportedf("storage type torch.%s", cls.name)
+	}
+	key, ok = pid[2].(string)
+	if !ok {
+		return "", "", "", 0, fmt.Errorf("storage key is a %s, not a string", pyTypeName(pid[2]))
+	}
+	loc = asStr(pid[3])
+	n, ok := pid[4].(int64)
+	if !ok || n < 0 {
+		return "", "", "", 0, fmt.Errorf("storage %q element count %v is not a non-negative int", key, pid[4])
+	}
+	if n > maxBytes/int64(dt.Size()) {
+		return "", "", "", 0, fmt.Errorf("storage %q claims %d elements of %s, more than the file's %d bytes hold", key, n, dt, maxBytes)
+	}
+	return dt, key, loc, int(n), nil
+}
+
+func asStr(v any) string {
+	switch s := v.(type) {
+	case string:
+		return s
+	case []byte:
+		return string(s)
+	}
+	return ""
+}

@@ -1,0 +1,594 @@
+package torchpt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Limits of the validating pass. Real embedding pickles are under 1 KB
+// (legacy ParameterDict files with embedded source about 10 KB) and whole
+// checkpoints a few hundred KB; these caps leave ample room while keeping
+// a hostile pickle from costing more than a few milliseconds or megabytes.
+const (
+	MaxPickleSize = 64 << 20 // bytes of one pickle
+	maxMarkDepth  = 256      // nested MARKs
+	maxStack      = 1 << 20  // items on the stack
+	maxMemo       = 1 << 20  // memo entries
+	maxDictItems  = 1 << 17  // SETITEM(S) pairs in one pickle: the VM's dict insert is linear
+	maxLineLen    = 4096     // GLOBAL/INST operand lines
+)
+
+// symKind is what the validating pass knows about a stack item.
+type symKind uint8
+
+const (
+	symOther symKind = iota
+	symStr
+	symGlobal
+	symDict  // a plain dict
+	symODict // a collections.OrderedDict
+	symList
+	symTuple
+	symSet
+	symTensor  // result of a tensor rebuild function
+	symPDict   // a ParameterDict instance
+	symStorage // a persistent storage reference
+)
+
+var symNames = [...]string{"value", "str", "global", "dict", "OrderedDict", "list", "tuple", "set", "tensor", "ParameterDict", "storage"}
+
+func (k symKind) String() string { return symNames[k] }
+
+// sym is a stack item as far as the validating pass tracks it: its kind
+// and, for strings and globals, the text.
+type sym struct {
+	kind symKind
+	text string
+	gk   globalKind // for symGlobal
+}
+
+// Global is one global a pickle names (GLOBAL, STACK_GLOBAL or INST).
+type Global struct {
+	Offset int64
+	Op     string
+	Name   string // module.name as written in the pickle
+	Safe   bool
+}
+
+// ScanResult is the static report of one pickle: every global it names
+// and every finding that makes it unsafe.
+type ScanResult struct {
+	Record   string
+	Protocol int
+	Globals  []Global
+	Findings []Finding
+	// End is the offset just past STOP: where the next pickle of a legacy
+	// file begins.
+	End int64
+}
+
+// Scan walks one pickle opcode by opcode without executing it: it checks
+// every opcode is known and every length lies within the bytes left, keeps
+// a symbolic stack to resolve STACK_GLOBAL strings (also through the memo)
+// and the targets of REDUCE, NEWOBJ and BUILD, and records everything
+// outside the allow-list. A structural defect is returned as an error
+// together with what was found up to it.
+func Scan(data []byte, record string) (*ScanResult, error) {
+	s := &scanner{data: data, res: &ScanResult{Record: record}, memo: map[uint32]sym{}}
+	err := s.run()
+	return s.res, err
+}
+
+type scanner struct {
+	data      []byte
+	pos       int
+	op        int // offset of the current opcode
+	res       *ScanResult
+	stack     []sym
+	marks     []int // stack heights at each MARK
+	memo      map[uint32]sym
+	dictItems int
+}
+
+func (s *scanner) fail(format string, args ...any) error {
+	return &FormatError{Record: s.res.Record, Offset: int64(s.op), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *scanner) unsafe(op, name, why string) {
+	s.res.Findings = append(s.res.Findings, Finding{Record: s.res.Record, Offset: int64(s.op), Op: op, Name: name, Why: why})
+}
+
+func (s *scanner) need(n uint64) ([]byte, error) {
+	if n > uint64(len(s.data)-s.pos) {
+		return nil, s.fail("operand of %d bytes runs past the end of the pickle (%d bytes left)", n, len(s.data)-s.pos)
+	}
+	b := s.data[s.pos : s.pos+int(n)]
+	s.pos += int(n)
+	return b, nil
+}
+
+func (s *scanner) line() (string, error) {
+	rest := s.data[s.pos:]
+	if len(rest) > maxLineLen {
+		rest = rest[:maxLineLen]
+	}
+	i := bytes.IndexByte(rest, '\n')
+	if i < 0 {
+		return "", s.fail("unterminated text operand")
+	}
+	s.pos += i + 1
+	return string(rest[:i]), nil
+}
+
+func (s *scanner) push(x sym) error {
+	if len(s.stack) >= maxStack {
+		return s.fail("stack exceeds %d items", maxStack)
+	}
+	s.stack = append(s.stack, x)
+	return nil
+}
+
+func (s *scanner) base() int {
+	if len(s.marks) == 0 {
+		return 0
+	}
+	return s.marks[len(s.marks)-1]
+}
+
+func (s *scanner) pop(name string) (sym, error) {
+	if len(s.stack) <= s.base() {
+		return sym{}, s.fail("%s on an empty stack", name)
+	}
+	x := s.stack[len(s.stack)-1]
+	s.stack = s.stack[:len(s.stack)-1]
+	return x, nil
+}
+
+func (s *scanner) top(name string) (sym, error) {
+	if len(s.stack) <= s.base() {
+		return sym{}, s.fail("%s on an empty stack", name)
+	}
+	return s.stack[len(s.stack)-1], nil
+}
+
+// popMark removes and returns the items above the last MARK.
+func (s *scanner) popMark(name string) ([]sym, error) {
+	if len(s.marks) == 0 {
+		return nil, s.fail("%s without a MARK", name)
+	}
+	b := s.marks[len(s.marks)-1]
+	s.marks = s.marks[:len(s.marks)-1]
+	items := s.stack[b:]
+	s.stack = s.stack[:b]
+	return items, nil
+}
+
+func (s *scanner) global(op, module, name string) sym {
+	full := module + "." + name
+	k := classify(module, name)
+	s.res.Globals = append(s.res.Globals, Global{Offset: int64(s.op), Op: op, Name: full, Safe: k != notAllowed})
+	if k == notAllowed {
+		s.unsafe(op, full, whyUnsafe(module, name))
+	}
+	return sym{kind: symGlobal, text: full, gk: k}
+}
+
+func (s *scanner) run() error {
+	if len(s.data) > MaxPickleSize {
+		return s.fail("pickle of %d bytes exceeds the %d-byte limit", len(s.data), MaxPickleSize)
+	}
+	for s.pos < len(s.data) {
+		s.op = s.pos
+		code := s.data[s.pos]
+		s.pos++
+		info := opcodes[code]
+		if info == nil {
+			return s.fail("unknown opcode 0x%02x", code)
+		}
+		arg, raw, err := s.operand(info)
+		if err != nil {
+			return err
+		}
+		if err := s.step(code, info, arg, raw); err != nil {
+			return err
+		}
+		if code == '.' {
+			s.res.End = int64(s.pos)
+			return nil
+		}
+	}
+	s.op = s.pos
+	return s.fail("pickle ends without STOP")
+}
+
+// operand reads the argument of info: integers come back in arg, byte
+// strings and lines in raw.
+func (s *scanner) operand(info *opInfo) (arg uint64, raw []byte, err error) {
+	var b []byte
+	switch info.arg {
+	case argNone:
+	case argU8:
+		b, err = s.need(1)
+		if err == nil {
+			arg = uint64(b[0])
+		}
+	case argU16:
+		b, err = s.need(2)
+		if err == nil {
+			arg = uint64(binary.LittleEndian.Uint16(b))
+		}
+	case argU32:
+		b, err = s.need(4)
+		if err == nil {
+			arg = uint64(binary.LittleEndian.Uint32(b))
+		}
+	case argF64, argU64:
+		b, err = s.need(8)
+		if err == nil {
+			arg = binary.LittleEndian.Uint64(b)
+		}
+	case argLine:
+		var l string
+		l, err = s.line()
+		raw = []byte(l)
+	case argTwoLine:
+		var a, c string
+		if a, err = s.line(); err == nil {
+			c, err = s.line()
+		}
+		raw = []byte(a + "\n" + c)
+	case argLen1, argLen4, argLen8:
+		width := map[operand]uint64{argLen1: 1, argLen4: 4, argLen8: 8}[info.arg]
+		if b, err = s.need(width); err != nil {
+			return
+		}
+		var n uint64
+		switch width {
+		case 1:
+			n = uint64(b[0])
+		case 4:
+			n = uint64(binary.LittleEndian.Uint32(b))
+		default:
+			n = binary.LittleEndian.Uint64(b)
+		}
+		raw, err = s.need(n)
+	}
+	return
+}
+
+func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
+	name := info.name
+	switch code {
+	case 0x80: // PROTO
+		if s.op != 0 {
+			return s.fail("PROTO not at the start of the pickle")
+		}
+		if arg > 5 {
+			return s.fail("unknown pickle protocol %d", arg)
+		}
+		s.res.Protocol = int(arg)
+		return nil
+	case 0x95: // FRAME: protocol 4 framing, no stack effect
+		if arg > uint64(len(s.data)-s.pos) {
+			return s.fail("FRAME of %d bytes runs past the end of the pickle", arg)
+		}
+		return nil
+	case '(':
+		if len(s.marks) >= maxMarkDepth {
+			return s.fail("MARKs nested deeper than %d", maxMarkDepth)
+		}
+		s.marks = append(s.marks, len(s.stack))
+		return nil
+	case '.':
+		if _, err := s.pop(name); err != nil {
+			return err
+		}
+		return nil
+	case '0':
+		_, err := s.pop(name)
+		return err
+	case '1':
+		_, err := s.popMark(name)
+		return err
+	case '2':
+		x, err := s.top(name)
+		if err != nil {
+			return err
+		}
+		return s.push(x)
+	case 'X', 0x8c, 0x8d, 'V':
+		if !utf8.Valid(raw) && code != 'V' {
+			// CPython decodes with surrogatepass; such strings never
+			// occur in embeddings and cannot be module names.
+			return s.push(sym{kind: symOther})
+		}
+		return s.push(sym{kind: symStr, text: string(raw)})
+	case 'U', 'T', 'S', 'C', 'B', 0x8e, 0x96:
+		// Python 2 str / bytes: a storage typename may arrive as bytes.
+		return s.push(sym{kind: symStr, text: string(raw)})
+	case '}', 'd':
+		if code == 'd' {
+			items, err := s.popMark(name)
+			if err != nil {
+				return err
+			}
+			if len(items)%2 != 0 {
+				return s.fail("DICT with an odd number of items")
+			}
+		}
+		return s.push(sym{kind: symDict})
+	case ']', 'l':
+		if code == 'l' {
+			if _, err := s.popMark(name); err != nil {
+				return err
+			}
+		}
+		return s.push(sym{kind: symList})
+	case ')':
+		return s.push(sym{kind: symTuple})
+	case 't', 0x91:
+		items, err := s.popMark(name)
+		if err != nil {
+			return err
+		}
+		if code == 0x91 {
+			return s.push(sym{kind: symSet})
+		}
+		return s.push(tupleSym(items))
+	case 0x85, 0x86, 0x87:
+		n := int(code - 0x84)
+		if len(s.stack)-s.base() < n {
+			return s.fail("%s on a stack of %d items", name, len(s.stack)-s.base())
+		}
+		items := append([]sym(nil), s.stack[len(s.stack)-n:]...)
+		s.stack = s.stack[:len(s.stack)-n]
+		return s.push(tupleSym(items))
+	case 0x8f:
+		return s.push(sym{kind: symSet})
+	case 'a':
+		if _, err := s.pop(name); err != nil {
+			return err
+		}
+		return s.expectTop(name, symList)
+	case 'e':
+		if _, err := s.popMark(name); err != nil {
+			return err
+		}
+		return s.expectTop(name, symList)
+	case 's':
+		for i := 0; i < 2; i++ {
+			if _, err := s.pop(name); err != nil {
+				return err
+			}
+		}
+		return s.countItems(name, 1)
+	case 'u':
+		items, err := s.popMark(name)
+		if err != nil {
+			return err
+		}
+		if len(items)%2 != 0 {
+			return s.fail("SETITEMS with an odd number of items (%d)", len(items))
+		}
+		return s.countItems(name, len(items)/2)
+	case 0x90:
+		if _, err := s.popMark(name); err != nil {
+			return err
+		}
+		return s.expectTop(name, symSet)
+	case 'c', 'i':
+		parts := bytes.SplitN(raw, []byte{'\n'}, 2)
+		g := s.global(name, string(parts[0]), string(parts[1]))
+		if code == 'i' {
+			if _, err := s.popMark(name); err != nil {
+				return err
+			}
+			s.unsafe(name, g.text, "INST instantiates a class directly")
+			return s.push(sym{kind: symOther})
+		}
+		return s.push(g)
+	case 0x93: // STACK_GLOBAL
+		n, err := s.pop(name)
+		if err != nil {
+			return err
+		}
+		m, err := s.pop(name)
+		if err != nil {
+			return err
+		}
+		if n.kind != symStr || m.kind != symStr {
+			return s.fail("STACK_GLOBAL needs two strings, got %s and %s", m.kind, n.kind)
+		}
+		return s.push(s.global(name, m.text, n.text))
+	case 'o':
+		items, err := s.popMark(name)
+		if err != nil {
+			return err
+		}
+		target := "<unknown>"
+		if len(items) > 0 && items[0].kind == symGlobal {
+			target = items[0].text
+		}
+		s.unsafe(name, target, "OBJ instantiates a class directly")
+		return s.push(sym{kind: symOther})
+	case 0x82, 0x83, 0x84:
+		s.unsafe(name, "", "refers to the copyreg extension registry")
+		return s.push(sym{kind: symOther})
+	case 'R':
+		return s.reduce()
+	case 0x81, 0x92:
+		return s.newobj(code)
+	case 'b':
+		return s.build()
+	case 'Q':
+		id, err := s.pop(name)
+		if err != nil {
+			return err
+		}
+		if id.kind == symGlobal {
+			// A legacy ('module', cls, file, source) id: it stands for the class.
+			return s.push(id)
+		}
+		return s.push(sym{kind: symStorage})
+	case 'P':
+		return s.push(sym{kind: symStorage})
+	case 'q', 'r', 'p':
+		idx := uint32(arg)
+		if code == 'p' {
+			var v uint64
+			if _, err := fmt.Sscanf(string(raw), "%d", &v); err != nil || v > 1<<32-1 {
+				return s.fail("bad PUT index %q", raw)
+			}
+			idx = uint32(v)
+		}
+		return s.put(name, idx)
+	case 0x94:
+		return s.put(name, uint32(len(s.memo)))
+	case 'h', 'j', 'g':
+		idx := uint32(arg)
+		if code == 'g' {
+			var v uint64
+			if _, err := fmt.Sscanf(string(raw), "%d", &v); err != nil || v > 1<<32-1 {
+				return s.fail("bad GET index %q", raw)
+			}
+			idx = uint32(v)
+		}
+		x, ok := s.memo[idx]
+		if !ok {
+			return s.fail("%s of memo index %d that was never stored", name, idx)
+		}
+		return s.push(x)
+	case 0x97:
+		s.unsafe(name, "", "out-of-band buffers are not data in the file")
+		return s.push(sym{kind: symOther})
+	case 0x98:
+		return nil
+	}
+	// Every remaining opcode pushes one plain value (ints, floats, None,
+	// booleans).
+	return s.push(sym{kind: symOther})
+}
+
+// tupleSym is a tuple; a legacy-format persistent id ('module', <class>,
+// file, source) is remembered as its class, which BINPERSID then yields.
+func tupleSym(items []sym) sym {
+	if len(items) == 4 && items[0].kind == symStr && items[0].text == "module" && items[1].kind == symGlobal {
+		return items[1]
+	}
+	return sym{kind: symTuple}
+}
+
+func (s *scanner) put(name string, idx uint32) error {
+	x, err := s.top(name)
+	if err != nil {
+		return err
+	}
+	if _, ok := s.memo[idx]; !ok && len(s.memo) >= maxMemo {
+		return s.fail("memo exceeds %d entries", maxMemo)
+	}
+	s.memo[idx] = x
+	return nil
+}
+
+func (s *scanner) expectTop(name string, want symKind) error {
+	x, err := s.top(name)
+	if err != nil {
+		return err
+	}
+	if x.kind != want {
+		return s.fail("%s on a %s, not a %s", name, x.kind, want)
+	}
+	return nil
+}
+
+func (s *scanner) countItems(name string, n int) error {
+	x, err := s.top(name)
+	if err != nil {
+		return err
+	}
+	if x.kind != symDict && x.kind != symODict {
+		return s.fail("%s on a %s, not a dict", name, x.kind)
+	}
+	s.dictItems += n
+	if s.dictItems > maxDictItems {
+		return s.fail("more than %d dict items", maxDictItems)
+	}
+	return nil
+}
+
+// reduce checks a REDUCE: the callable must be an allowed global that is
+// meant to be called, with a tuple of arguments.
+func (s *scanner) reduce() error {
+	args, err := s.pop("REDUCE")
+	if err != nil {
+		return err
+	}
+	fn, err := s.pop("REDUCE")
+	if err != nil {
+		return err
+	}
+	if args.kind != symTuple {
+		return s.fail("REDUCE arguments are a %s, not a tuple", args.kind)
+	}
+	if fn.kind != symGlobal {
+		s.unsafe("REDUCE", "", fmt.Sprintf("calls a %s, not a named global", fn.kind))
+		return s.push(sym{kind: symOther})
+	}
+	switch fn.gk {
+	case kRebuildTensor, kRebuildParameter, kRebuildParameterWithState:
+		return s.push(sym{kind: symTensor})
+	case kOrderedDict:
+		return s.push(sym{kind: symODict})
+	case kSet:
+		return s.push(sym{kind: symSet})
+	case notAllowed:
+		// Already reported at the GLOBAL; name the call too, since that is
+		// where the code would run.
+		s.unsafe("REDUCE", fn.text, "would call it")
+		return s.push(sym{kind: symOther})
+	}
+	return s.fail("REDUCE calls %s, which is not callable data", fn.text)
+}
+
+func (s *scanner) newobj(code byte) error {
+	name := opcodes[code].name
+	pops := 2
+	if code == 0x92 {
+		pops = 3
+	}
+	var cls sym
+	for i := 0; i < pops; i++ {
+		x, err := s.pop(name)
+		if err != nil {
+			return err
+		}
+		cls = x
+	}
+	if code == 0x92 {
+		s.unsafe(name, cls.text, "NEWOBJ_EX is never used by torch.save")
+		return s.push(sym{kind: symOther})
+	}
+	if cls.kind == symGlobal && cls.gk == kParameterDict {
+		return s.push(sym{kind: symPDict, text: cls.text})
+	}
+	s.unsafe(name, cls.text, "instantiates a class that is not allowed")
+	return s.push(sym{kind: symOther})
+}
+
+func (s *scanner) build() error {
+	if _, err := s.pop("BUILD"); err != nil {
+		return err
+	}
+	x, err := s.top("BUILD")
+	if err != nil {
+		return err
+	}
+	switch x.kind {
+	case symPDict, symODict, symTensor:
+		return nil
+	}
+	s.unsafe("BUILD", x.text, fmt.Sprintf("sets the state of a %s, which only code could use", x.kind))
+	return nil
+}

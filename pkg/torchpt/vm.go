@@ -1,0 +1,302 @@
+package torchpt
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/big"
+
+	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// maxDepth bounds the nesting of the decoded value; real files nest a
+// handful of levels (a checkpoint's state_dict inside a dict).
+const maxDepth = 100
+
+// storageResolver turns a persistent id into a storage. It is given by the
+// container (zip or legacy), which knows where storages live.
+type storageResolver func(pid Tuple) (any, error)
+
+// unpickle runs gopickle's VM over a pickle that Scan has already
+// validated. Every global is mapped to a fixed Go constructor; nothing is
+// imported or executed. Panics inside the VM become errors.
+func unpickle(data []byte, record string, resolve storageResolver, allowUnsafe bool) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, &FormatError{Record: record, Msg: fmt.Sprintf("malformed pickle: %v", p)}
+		}
+	}()
+	u := pickle.NewUnpickler(bytes.NewReader(data))
+	u.FindClass = func(module, name string) (any, error) {
+		return findClass(module, name, allowUnsafe)
+	}
+	u.PersistentLoad = func(pid any) (any, error) {
+		t, ok := pid.(*types.Tuple)
+		if !ok {
+			return nil, fmt.Errorf("persistent id is a %T, not a tuple", pid)
+		}
+		conv, err := convert(t, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		return resolve(conv.(Tuple))
+	}
+	raw, err := u.Load()
+	if err != nil {
+		return nil, &FormatError{Record: record, Msg: err.Error()}
+	}
+	out, err := convert(raw, 0, map[any]bool{})
+	if err != nil {
+		return nil, &FormatError{Record: record, Msg: err.Error()}
+	}
+	return out, nil
+}
+
+// Go stand-ins for the allowed globals.
+type (
+	rebuildFunc  struct{ kind globalKind }
+	storageClass struct{ name string }
+	setClass     struct{}
+	pdictClass   struct{}
+	pdictInst    struct{ state any }
+	// inertGlobal stands for a disallowed global when the caller asked to
+	// extract tensors from an unsafe file anyway: calling it yields an
+	// Opaque value and runs nothing.
+	inertGlobal struct{ name string }
+)
+
+// Opaque is what a disallowed call becomes under AllowUnsafe.
+type Opaque struct{ Name string }
+
+func findClass(module, name string, allowUnsafe bool) (any, error) {
+	switch k := classify(module, name); k {
+	case kRebuildTensor, kRebuildParameter, kRebuildParameterWithState:
+		return &rebuildFunc{kind: k}, nil
+	case kSet:
+		return &setClass{}, nil
+	case kParameterDict:
+		return &pdictClass{}, nil
+	case kStorage, kUnsupportedStorage:
+		return &storageClass{name: name}, nil
+	case kOrderedDict:
+		return &types.OrderedDictClass{}, nil
+	}
+	if allowUnsafe {
+		return &inertGlobal{name: module + "." + name}, nil
+	}
+	return nil, fmt.Errorf("global %s.%s is not allowed", module, name)
+}
+
+func (g *inertGlobal) Call(args ...any) (any, error)  { return &Opaque{Name: g.name}, nil }
+func (g *inertGlobal) PyNew(args ...any) (any, error) { return &Opaque{Name: g.name}, nil }
+func (o *Opaque) PySetState(any) error                { return nil }
+
+func (setClass) Call(args ...any) (any, error) {
+	if len(args) == 0 {
+		return &types.List{}, nil
+	}
+	if len(args) != 1 {
+		return nil, fmt.Errorf("set() takes one argument, got %d", len(args))
+	}
+	switch a := args[0].(type) {
+	case *types.List:
+		return a, nil
+	case *types.Tuple:
+		l := types.List(*a)
+		return &l, nil
+	}
+	return nil, fmt.Errorf("set() of a %T", args[0])
+}
+
+func (pdictClass) PyNew(args ...any) (any, error) {
+	if len(args) != 0 {
+		return nil, fmt.Errorf("ParameterDict.__new__ with %d arguments", len(args))
+	}
+	return &pdictInst{}, nil
+}
+
+func (p *pdictInst) PySetState(state any) error {
+	if p.state != nil {
+		return fmt.Errorf("ParameterDict built twice")
+	}
+	p.state = state
+	return nil
+}
+
+// PySetState ignores the state BUILD gives a tensor: it holds Python-side
+// attributes, never data.
+func (t *Tensor) PySetState(any) error { return nil }
+
+func (f *rebuildFunc) Call(args ...any) (any, error) {
+	conv := make([]any, len(args))
+	for i, a := range args {
+		switch a.(type) {
+		case *Tensor, *Storage:
+			conv[i] = a
+			continue
+		}
+		c, err := convert(a, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		conv[i] = c
+	}
+	switch f.kind {
+	case kRebuildTensor:
+		return rebuildTensor(conv)
+	default:
+		want := 3
+		if f.kind == kRebuildParameterWithState {
+			want = 4
+		}
+		if len(conv) != want {
+			return nil, fmt.Errorf("_rebuild_parameter takes %d arguments, got %d", want, len(conv))
+		}
+		t, ok := conv[0].(*Tensor)
+		if !ok {
+			return nil, fmt.Errorf("_rebuild_parameter of a %T, not a tensor", conv[0])
+		}
+		p := *t
+		p.Parameter = true
+		if rg, ok := conv[1].(bool); ok {
+			p.RequiresGrad = rg
+		}
+		return &p, nil
+	}
+}
+
+// convert turns gopickle's values into this package's value model (see
+// types.go), checking depth and cycles. seen is nil for shallow
+// conversions of arguments, where cycles cannot reach.
+func convert(v any, depth int, seen map[any]bool) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("values nested deeper than %d", maxDepth)
+	}
+	enter := func(p any) error {
+		if seen == nil {
+			return nil
+		}
+		if seen[p] {
+			return fmt.Errorf("a container contains itself")
+		}
+		seen[p] = true
+		return nil
+	}
+	leave := func(p any) {
+		if seen != nil {
+			delete(seen, p)
+		}
+	}
+	switch x := v.(type) {
+	case nil, bool, string, float64, []byte, *Tensor, *Storage, *Opaque:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case *big.Int:
+		if x.IsInt64() {
+			return x.Int64(), nil
+		}
+		return x, nil
+	case *types.Tuple:
+		if err := enter(x); err != nil {
+			return nil, err
+		}
+		defer leave(x)
+		out := make(Tuple, len(*x))
+		for i, e := range *x {
+			c, err := convert(e, depth+1, seen)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case *types.List:
+		if err := enter(x); err != nil {
+			return nil, err
+		}
+		defer leave(x)
+		out := make(List, len(*x))
+		for i, e := range *x {
+			c, err := convert(e, depth+1, seen)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case *types.Dict:
+		if err := enter(x); err != nil {
+			return nil, err
+		}
+		defer leave(x)
+		d := &Dict{Class: "dict"}
+		for _, e := range *x {
+			if err := d.add(e.Key, e.Value, depth, seen); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	case *types.OrderedDict:
+		if err := enter(x); err != nil {
+			return nil, err
+		}
+		defer leave(x)
+		d := &Dict{Class: "collections.OrderedDict"}
+		for e := x.List.Front(); e != nil; e = e.Next() {
+			entry := e.Value.(*types.OrderedDictEntry)
+			if err := d.add(entry.Key, entry.Value, depth, seen); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	case *pdictInst:
+		if err := enter(x); err != nil {
+			return nil, err
+		}
+		defer leave(x)
+		st, err := convert(x.state, depth+1, seen)
+		if err != nil {
+			return nil, err
+		}
+		sd, ok := st.(*Dict)
+		if !ok {
+			return nil, fmt.Errorf("ParameterDict state is a %T, not a dict", st)
+		}
+		return &Object{Class: "torch.nn.modules.container.ParameterDict", State: sd}, nil
+	case *storageClass, *pdictClass:
+		return x, nil
+	}
+	return nil, fmt.Errorf("unexpected %s in the data", pyTypeName(v))
+}
+
+func (d *Dict) add(k, v any, depth int, seen map[any]bool) error {
+	ck, err := convert(k, depth+1, seen)
+	if err != nil {
+		return err
+	}
+	cv, err := convert(v, depth+1, seen)
+	if err != nil {
+		return err
+	}
+	d.Keys = append(d.Keys, ck)
+	d.Values = append(d.Values, cv)
+	return nil
+}
+
+func pyTypeName(v any) string {
+	switch x := v.(type) {
+	case *types.GenericClass:
+		return "class " + x.Module + "." + x.Name
+	case *types.GenericObject:
+		return "object of " + x.Class.Module + "." + x.Class.Name
+	case *rebuildFunc, *setClass, *pdictClass:
+		return "uncalled function"
+	case float32:
+		if math.IsNaN(float64(x)) {
+			return "nan"
+		}
+	}
+	return fmt.Sprintf("%T", v)
+}
