@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/spf13/pflag"
+)
+
+const inspectSynopsis = "embtool inspect [--json] [--vectors] PATH..."
+
+func runInspect(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("inspect", pflag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "one JSON object per file (JSON Lines)")
+	vectors := fs.Bool("vectors", false, "list every vector's L2 norm")
+	allowUnsafe := fs.Bool("allow-unsafe", false, "read tensors from a pickle that names disallowed globals (nothing is executed); the file still counts as failed")
+	if done, st := parseFlags(fs, inspectSynopsis, args, stdout, stderr); done {
+		return st
+	}
+	if fs.NArg() == 0 {
+		return usageError(stderr, inspectSynopsis, "inspect needs at least one file or folder")
+	}
+	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
+	status := exitOK
+	var reports []report
+	for _, in := range expandPaths(fs.Args()) {
+		r := report{Path: in.path, Warnings: []string{}, Tensors: []tensorReport{}}
+		if in.err != nil {
+			r.Error = in.err.Error()
+		} else {
+			r = inspectFile(in.path, opts)
+		}
+		if !r.OK {
+			status = exitFailed
+			fmt.Fprintf(stderr, "embtool: %s: %s\n", r.Path, r.Error)
+		}
+		reports = append(reports, r)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		for _, r := range reports {
+			if err := enc.Encode(r); err != nil {
+				fmt.Fprintf(stderr, "embtool: %v\n", err)
+				return exitFailed
+			}
+		}
+		return status
+	}
+	writeTable(stdout, reports, *vectors)
+	return status
+}
+
+// writeTable prints the human-readable table: one row per readable file,
+// its problems and warnings indented below it.
+func writeTable(w io.Writer, reports []report, vectors bool) {
+	header := []string{"NAME", "LAYOUT", "MODEL", "VECTORS", "DTYPE", "NORM min/mean/max", "STEP", "CHECKPOINT", "HASH"}
+	var rows [][]string
+	for _, r := range reports {
+		if r.Container == "" {
+			continue // unreadable: reported on stderr
+		}
+		min, mean, max := normStats(r)
+		size := "-"
+		if r.Vectors > 0 {
+			size = fmt.Sprintf("%d×%d", r.Vectors, r.Width)
+		}
+		rows = append(rows, []string{r.Name, r.Layout, r.Model, size, dtypes(r),
+			fmt.Sprintf("%.4f/%.4f/%.4f", min, mean, max), optInt(r.Step), checkpoint(r), r.Hash})
+	}
+	widths := make([]int, len(header))
+	for _, row := range append([][]string{header}, rows...) {
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	printRow := func(row []string) {
+		var b strings.Builder
+		for i, c := range row {
+			b.WriteString(c)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	printRow(header)
+	i := 0
+	for _, r := range reports {
+		if r.Container == "" {
+			continue
+		}
+		printRow(rows[i])
+		i++
+		if vectors {
+			for _, t := range r.Tensors {
+				for j, n := range t.Norms {
+					fmt.Fprintf(w, "    %s[%d]  %.6f\n", t.Key, j, n)
+				}
+			}
+		}
+		if r.Error != "" {
+			fmt.Fprintf(w, "    ✗ %s\n", r.Error)
+		}
+		for _, u := range r.Unsafe {
+			fmt.Fprintf(w, "    ✗ unsafe: %s\n", u)
+		}
+		for _, warn := range r.Warnings {
+			fmt.Fprintf(w, "    ! %s\n", warn)
+		}
+	}
+}
+
+func normStats(r report) (min, mean, max float64) {
+	all := r.rowNorms
+	if all == nil {
+		for _, t := range r.Tensors {
+			all = append(all, t.Norms...)
+		}
+	}
+	if len(all) == 0 {
+		return 0, 0, 0
+	}
+	min, max = math.Inf(1), math.Inf(-1)
+	for _, n := range all {
+		min, max = math.Min(min, n), math.Max(max, n)
+		mean += n
+	}
+	return min, mean / float64(len(all)), max
+}
+
+func dtypes(r report) string {
+	var ds []string
+	for _, t := range r.Tensors {
+		if len(ds) == 0 || ds[len(ds)-1] != t.DType {
+			ds = append(ds, t.DType)
+		}
+	}
+	return strings.Join(ds, "+")
+}
+
+func optInt(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprint(*p)
+}
+
+func checkpoint(r report) string {
+	var parts []string
+	if r.SDCheckpointName != nil {
+		parts = append(parts, *r.SDCheckpointName)
+	}
+	if r.SDCheckpoint != nil {
+		parts = append(parts, "["+*r.SDCheckpoint+"]")
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}

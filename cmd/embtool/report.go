@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+
+	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/torchpt"
+)
+
+// tensorReport is one entry of "tensors" in inspect --json.
+type tensorReport struct {
+	Key   string    `json:"key"`
+	DType string    `json:"dtype"`
+	Shape []int     `json:"shape"`
+	Norms []float64 `json:"norms"`
+}
+
+// report is one line of inspect --json (design.md §1). Field names are
+// stable; fields may be added.
+type report struct {
+	Path             string            `json:"path"`
+	OK               bool              `json:"ok"`
+	Error            string            `json:"error,omitempty"`
+	Name             string            `json:"name,omitempty"`
+	StoredName       *string           `json:"stored_name"`
+	Container        string            `json:"container,omitempty"`
+	Layout           string            `json:"layout,omitempty"`
+	Model            string            `json:"model,omitempty"`
+	Vectors          int               `json:"vectors"`
+	Width            int               `json:"width"`
+	Token            string            `json:"token,omitempty"`
+	Tensors          []tensorReport    `json:"tensors"`
+	Step             *int64            `json:"step"`
+	SDCheckpoint     *string           `json:"sd_checkpoint"`
+	SDCheckpointName *string           `json:"sd_checkpoint_name"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	SHA256           string            `json:"sha256,omitempty"`
+	Hash             string            `json:"hash,omitempty"`
+	Checksum         *string           `json:"checksum"`
+	Unsafe           []string          `json:"unsafe,omitempty"`
+	Warnings         []string          `json:"warnings"`
+	// rowNorms are the per-vector norms (SDXL: of concatenated rows), for the table.
+	rowNorms []float64
+}
+
+// failedReport is the short form of a file that could not be read.
+type failedReport struct {
+	Path   string   `json:"path"`
+	OK     bool     `json:"ok"`
+	Error  string   `json:"error"`
+	SHA256 string   `json:"sha256,omitempty"`
+	Hash   string   `json:"hash,omitempty"`
+	Unsafe []string `json:"unsafe,omitempty"`
+}
+
+// MarshalJSON writes an unreadable file as {"path", "ok": false, "error"}
+// (design.md §1); a readable one with every field.
+func (r report) MarshalJSON() ([]byte, error) {
+	type plain report // without this method
+	var v any = plain(r)
+	if r.Container == "" {
+		v = failedReport{r.Path, false, r.Error, r.SHA256, r.Hash, r.Unsafe}
+	}
+	// Token names such as <birb-style> stay readable: no HTML escaping.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
+}
+
+// promptName is the keyword A1111 uses: the file name without its last
+// extension; for images, the name stored inside (A1111 load_from_file).
+func promptName(path string, e *embedding.Embedding) string {
+	base := filepath.Base(path)
+	name := strings.TrimSuffix(base, filepath.Ext(base))
+	if e != nil && e.Container == embedding.ContainerPNG && e.StoredName != nil {
+		return *e.StoredName
+	}
+	return name
+}
+
+// inspectFile reads one file into its report. The report is not OK when
+// the file cannot be read, is unsafe, or holds no loadable embedding.
+func inspectFile(path string, opts embedding.Options) report {
+	r := report{Path: path, Warnings: []string{}, Tensors: []tensorReport{}}
+	e, sum, err := embedding.ReadFile(path, opts)
+	if sum != "" {
+		r.SHA256, r.Hash = sum, sum[:12]
+	}
+	if err != nil {
+		r.Error = describeError(err)
+		var ue *torchpt.UnsafeError
+		if errors.As(err, &ue) {
+			for _, f := range ue.Findings {
+				r.Unsafe = append(r.Unsafe, f.String())
+			}
+		}
+		return r
+	}
+	r.OK = e.Refusal == "" && len(e.Unsafe) == 0
+	if e.Refusal != "" {
+		r.Error = e.Refusal
+	}
+	r.Name = promptName(path, e)
+	r.StoredName = e.StoredName
+	r.Container = e.Container
+	r.Layout = string(e.Layout)
+	r.Model = string(e.Model)
+	r.Vectors, r.Width = e.Count, e.Width
+	r.Token = e.Token
+	r.Step, r.SDCheckpoint, r.SDCheckpointName = e.Step, e.SDCheckpoint, e.SDCheckpointName
+	r.Metadata = e.Metadata
+	r.Unsafe = e.Unsafe
+	if c, ok := e.Checksum(); ok {
+		r.Checksum = &c
+	}
+	shown := e.Vectors
+	if len(shown) == 0 {
+		shown = e.All
+	}
+	for _, t := range shown {
+		r.Tensors = append(r.Tensors, tensorReport{
+			Key: t.Key, DType: string(t.Tensor.DType), Shape: t.Tensor.Shape,
+			Norms: embedding.Norms(t.Tensor),
+		})
+	}
+	r.rowNorms = e.RowNorms()
+	r.Warnings = append(r.Warnings, e.Warnings...)
+	if e.StoredName != nil && *e.StoredName != r.Name && e.Container != embedding.ContainerPNG {
+		r.Warnings = append(r.Warnings, "stored name \""+*e.StoredName+"\" differs from the file name: A1111 and ComfyUI use the file name \""+r.Name+"\"")
+	}
+	return r
+}
+
+// describeError makes an error read well after the file name.
+func describeError(err error) string {
+	return err.Error()
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// tempPrefix starts the name of every temporary file embtool writes, so
+// that one left by a crash is recognisable and never taken for an
+// embedding by a folder walk.
+const tempPrefix = ".embtool-tmp-"
+
+// embeddingExts are the extensions A1111 loads embeddings from (case-insensitive).
+var embeddingExts = map[string]bool{".pt": true, ".bin": true, ".safetensors": true, ".png": true}
+
+// isEmbeddingName reports whether a folder walk should read this file:
+// an embedding extension, not a *.preview.png (A1111 skips those), not a
+// temporary file of ours.
+func isEmbeddingName(name string) bool {
+	if strings.HasPrefix(name, tempPrefix) {
+		return false
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	if !embeddingExts[ext] {
+		return false
+	}
+	if ext == ".png" && strings.HasSuffix(strings.ToLower(strings.TrimSuffix(name, filepath.Ext(name))), ".preview") {
+		return false
+	}
+	return true
+}
+
+// input is one path to process, or the error met finding it.
+type input struct {
+	path string
+	err  error
+}
+
+// expandPaths turns the command line into files: a file is taken as given,
+// whatever its name; a folder is walked recursively for embedding files,
+// sorted by path so output order is stable.
+func expandPaths(args []string) []input {
+	var out []input
+	for _, arg := range args {
+		st, err := os.Stat(arg)
+		if err != nil {
+			out = append(out, input{path: arg, err: err})
+			continue
+		}
+		if !st.IsDir() {
+			out = append(out, input{path: arg})
+			continue
+		}
+		var found []input
+		err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				found = append(found, input{path: p, err: err})
+				return nil
+			}
+			if isEmbeddingName(d.Name()) && isFile(p, d) {
+				found = append(found, input{path: p})
+			}
+			return nil
+		})
+		if err != nil {
+			found = append(found, input{path: arg, err: err})
+		}
+		sort.Slice(found, func(i, j int) bool { return found[i].path < found[j].path })
+		out = append(out, found...)
+	}
+	return out
+}
+
+// isFile accepts regular files and symlinks to them (A1111 follows links).
+func isFile(p string, d fs.DirEntry) bool {
+	if d.Type().IsRegular() {
+		return true
+	}
+	if d.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
