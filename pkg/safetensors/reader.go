@@ -1,0 +1,348 @@
+package safetensors
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"math/bits"
+	"os"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/embtool/embtool/pkg/tensor"
+)
+
+// MaxHeaderSize is the largest header length N accepted, in bytes: the
+// reference reader's MAX_HEADER_SIZE, which guards against a lying N.
+const MaxHeaderSize = 100_000_000
+
+// readChunk is the most Open and Load allocate ahead of the bytes they have
+// actually read.
+const readChunk = 8 << 20
+
+var (
+	// ErrFormat is wrapped by every error about a file that breaks the format.
+	ErrFormat = errors.New("invalid safetensors file")
+	// ErrHeaderTooLarge is wrapped (with ErrFormat) when N exceeds
+	// MaxHeaderSize, and by Write when the header it would write does.
+	ErrHeaderTooLarge = errors.New("header too large")
+)
+
+// File is an opened safetensors file. Its entries are checked against the
+// file size when it is opened; their bytes are read on demand.
+type File struct {
+	r      io.ReaderAt
+	size   int64
+	n      uint64
+	path   string
+	closer io.Closer
+
+	metadata map[string]string
+	entries  []*Entry
+	byName   map[string]*Entry
+}
+
+// Entry is one tensor of a File. It implements tensor.Source.
+type Entry struct {
+	Name  string
+	DType tensor.DType
+	Shape []int
+	// Begin and End are absolute file offsets of the tensor's bytes
+	// (8 + N + data_offsets).
+	Begin, End int64
+
+	f *File
+}
+
+// OpenFile opens the named file and reads its header. Close closes the file.
+func OpenFile(path string) (*File, error) {
+	osf, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	fi, err := osf.Stat()
+	if err != nil {
+		osf.Close()
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		osf.Close()
+		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
+	}
+	f, err := open(osf, fi.Size(), path)
+	if err != nil {
+		osf.Close()
+		return nil, err
+	}
+	f.closer = osf
+	return f, nil
+}
+
+// Open reads and checks the header of the safetensors file of size bytes
+// that r reads. Tensor bytes are read through r when an Entry is loaded, so
+// r must stay usable until then.
+func Open(r io.ReaderAt, size int64) (*File, error) {
+	return open(r, size, "")
+}
+
+// Close closes the underlying file when the File was opened with OpenFile;
+// otherwise it does nothing.
+func (f *File) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	err := f.closer.Close()
+	f.closer = nil
+	return err
+}
+
+// HeaderLen is N, the length in bytes of the header JSON including padding.
+func (f *File) HeaderLen() uint64 { return f.n }
+
+// Size is the file size the File was opened with.
+func (f *File) Size() int64 { return f.size }
+
+// Metadata returns a copy of the __metadata__ map, or nil when the header has
+// none (or has "__metadata__": null, which the reference reader also reads as
+// none). An empty but present map is returned as an empty, non-nil map.
+func (f *File) Metadata() map[string]string { return maps.Clone(f.metadata) }
+
+// Tensors returns the entries in the order their keys are written in the
+// header JSON.
+func (f *File) Tensors() []*Entry { return slices.Clone(f.entries) }
+
+// Get returns the entry of the named tensor.
+func (f *File) Get(name string) (*Entry, bool) {
+	e, ok := f.byName[name]
+	return e, ok
+}
+
+// Meta implements tensor.Source: the dtype and a copy of the shape.
+func (e *Entry) Meta() (tensor.DType, []int) { return e.DType, slices.Clone(e.Shape) }
+
+// Size is the number of bytes of the tensor, End-Begin.
+func (e *Entry) Size() int64 { return e.End - e.Begin }
+
+// Reader returns a reader of the tensor's bytes.
+func (e *Entry) Reader() *io.SectionReader {
+	return io.NewSectionReader(e.f.r, e.Begin, e.End-e.Begin)
+}
+
+// Load reads the tensor's End-Begin bytes. It implements tensor.Source.
+func (e *Entry) Load() (*tensor.Tensor, error) {
+	n := e.End - e.Begin
+	if n < 0 || uint64(n) > math.MaxInt {
+		return nil, fmt.Errorf("safetensors: %stensor %q: %d bytes do not fit in memory on this platform", e.f.prefix(), e.Name, n)
+	}
+	data, err := readAt(e.f.r, e.Begin, n)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("safetensors: %s%w: tensor %q: truncated: bytes %d to %d are past the end of the data: %w", e.f.prefix(), ErrFormat, e.Name, e.Begin, e.End, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %stensor %q: reading bytes %d to %d: %w", e.f.prefix(), e.Name, e.Begin, e.End, err)
+	}
+	return &tensor.Tensor{DType: e.DType, Shape: slices.Clone(e.Shape), Data: data}, nil
+}
+
+// prefix is "path: " when the path is known.
+func (f *File) prefix() string {
+	if f.path == "" {
+		return ""
+	}
+	return f.path + ": "
+}
+
+// formatErr builds an ErrFormat error for the file.
+func (f *File) formatErr(format string, args ...any) error {
+	return fmt.Errorf("safetensors: %s%w: %s", f.prefix(), ErrFormat, fmt.Sprintf(format, args...))
+}
+
+func open(r io.ReaderAt, size int64, path string) (*File, error) {
+	f := &File{r: r, size: size, path: path}
+	if size < 8 {
+		return nil, f.formatErr("file is %d bytes, too short for the 8-byte header length", max(size, 0))
+	}
+	var lenBuf [8]byte
+	if _, err := r.ReadAt(lenBuf[:], 0); err != nil && !(err == io.EOF && size >= 8) {
+		return nil, fmt.Errorf("safetensors: %sreading header length: %w", f.prefix(), err)
+	}
+	n := binary.LittleEndian.Uint64(lenBuf[:])
+	f.n = n
+	if n > MaxHeaderSize {
+		return nil, fmt.Errorf("safetensors: %s%w: %w: header length %d exceeds the limit of %d bytes", f.prefix(), ErrFormat, ErrHeaderTooLarge, n, MaxHeaderSize)
+	}
+	// n ≤ MaxHeaderSize, so 8+n cannot overflow.
+	if int64(8+n) > size {
+		return nil, f.formatErr("header length %d runs past the end of the %d-byte file", n, size)
+	}
+	hdr, err := readAt(r, 8, int64(n))
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %sreading %d-byte header: %w", f.prefix(), n, err)
+	}
+	if !utf8.Valid(hdr) {
+		return nil, f.formatErr("header is not valid UTF-8 at offset %d", 8+invalidUTF8At(hdr))
+	}
+	h, err := parseHeader(hdr)
+	if err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return nil, f.formatErr("header at offset %d: %s", 8+se.off, se.msg)
+		}
+		return nil, f.formatErr("header: %v", err)
+	}
+	if err := f.validate(h); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// validate replicates Metadata::validate and the final size check of the
+// reference reader, then builds the entries.
+func (f *File) validate(h *header) error {
+	order := make([]int, len(h.entries))
+	for i := range order {
+		order[i] = i
+	}
+	// Sort by (begin, end) as the reference does; ties keep header order.
+	slices.SortStableFunc(order, func(a, b int) int {
+		ea, eb := &h.entries[a], &h.entries[b]
+		return cmp.Or(cmp.Compare(ea.begin, eb.begin), cmp.Compare(ea.end, eb.end))
+	})
+	dataStart := 8 + f.n
+	var start uint64
+	prev, first := "", true
+	for _, idx := range order {
+		e := &h.entries[idx]
+		switch {
+		case e.end < e.begin:
+			return f.formatErr("tensor %q: data_offsets [%d,%d] end before they begin", e.name, e.begin, e.end)
+		case e.begin > start && first:
+			return f.formatErr("tensor %q: data_offsets [%d,%d] leave a hole: the first tensor must start at 0", e.name, e.begin, e.end)
+		case e.begin > start:
+			return f.formatErr("tensor %q: data_offsets [%d,%d] leave a hole after tensor %q, which ends at %d", e.name, e.begin, e.end, prev, start)
+		case e.begin < start:
+			return f.formatErr("tensor %q: data_offsets [%d,%d] overlap tensor %q, which ends at %d", e.name, e.begin, e.end, prev, start)
+		}
+		start = e.end
+		prev, first = e.name, false
+		nelem := uint64(1)
+		for _, d := range e.shape {
+			hi, lo := bits.Mul64(nelem, d)
+			if hi != 0 {
+				return f.formatErr("tensor %q: shape %s: element count overflows", e.name, fmtShape(e.shape))
+			}
+			nelem = lo
+		}
+		hi, nbits := bits.Mul64(nelem, uint64(e.dtype.Bits()))
+		if hi != 0 {
+			return f.formatErr("tensor %q: shape %s of %s: bit count overflows", e.name, fmtShape(e.shape), e.dtype)
+		}
+		if nbits%8 != 0 {
+			return f.formatErr("tensor %q: %d elements of %s (%d bits each) do not fill whole bytes", e.name, nelem, e.dtype, e.dtype.Bits())
+		}
+		if e.end-e.begin != nbits/8 {
+			return f.formatErr("tensor %q: %s%s needs %d bytes, data_offsets [%d,%d] hold %d", e.name, e.dtype, fmtShape(e.shape), nbits/8, e.begin, e.end, e.end-e.begin)
+		}
+	}
+	// dataStart ≤ size was checked, so avail cannot underflow.
+	avail := uint64(f.size) - dataStart
+	switch {
+	case start > avail:
+		return f.formatErr("truncated: tensor %q ends at data offset %d (file offset %d) but the file has only %d data bytes", prev, start, uint64(dataStart)+start, avail)
+	case start < avail && first:
+		return f.formatErr("%d trailing bytes after the header: the file has no tensors", avail-start)
+	case start < avail:
+		return f.formatErr("%d trailing bytes after the last tensor %q, which ends at file offset %d", avail-start, prev, dataStart+start)
+	}
+
+	f.metadata = h.metadata
+	f.entries = make([]*Entry, len(h.entries))
+	f.byName = make(map[string]*Entry, len(h.entries))
+	for i := range h.entries {
+		e := &h.entries[i]
+		shape := make([]int, len(e.shape))
+		for j, d := range e.shape {
+			if d > math.MaxInt {
+				return f.formatErr("tensor %q: shape dimension %d does not fit in an int on this platform", e.name, d)
+			}
+			shape[j] = int(d)
+		}
+		// All offsets are ≤ avail < size ≤ MaxInt64.
+		ent := &Entry{
+			Name:  e.name,
+			DType: e.dtype,
+			Shape: shape,
+			Begin: int64(dataStart + e.begin),
+			End:   int64(dataStart + e.end),
+			f:     f,
+		}
+		f.entries[i] = ent
+		f.byName[e.name] = ent
+	}
+	return nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that is not part
+// of a valid UTF-8 sequence.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+// readAt reads n bytes at off. Large reads grow the buffer a chunk at a time,
+// so a ReaderAt that is shorter than claimed fails at its end instead of
+// causing an allocation of the claimed size.
+func readAt(r io.ReaderAt, off, n int64) ([]byte, error) {
+	if n <= readChunk {
+		buf := make([]byte, n)
+		if err := readFullAt(r, buf, off); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	var buf []byte
+	for int64(len(buf)) < n {
+		c := int(min(n-int64(len(buf)), readChunk))
+		have := len(buf)
+		buf = slices.Grow(buf, c)[:have+c]
+		if err := readFullAt(r, buf[have:], off+int64(have)); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// readFullAt fills buf from off; a short read is io.ErrUnexpectedEOF.
+func readFullAt(r io.ReaderAt, buf []byte, off int64) error {
+	got, err := r.ReadAt(buf, off)
+	if got == len(buf) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// fmtShape formats a shape as JSON writes it: [8,768].
+func fmtShape[T int | uint64](shape []T) string {
+	b := []byte{'['}
+	for i, d := range shape {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(d), 10)
+	}
+	return string(append(b, ']'))
+}
