@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/embtool/embtool/pkg/torchpt"
+	"github.com/spf13/pflag"
+)
+
+const scanSynopsis = "embtool scan [--json] PATH..."
+
+// scanReport is one line of scan --json.
+type scanReport struct {
+	Path     string           `json:"path"`
+	Verdict  string           `json:"verdict"`
+	Format   string           `json:"format"`
+	Globals  []torchpt.Global `json:"globals"`
+	Findings []string         `json:"findings,omitempty"`
+	Error    string           `json:"error,omitempty"`
+}
+
+func runScan(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "one JSON object per file (JSON Lines)")
+	if done, st := parseFlags(fs, scanSynopsis, args, stdout, stderr); done {
+		return st
+	}
+	if fs.NArg() == 0 {
+		return usageError(stderr, scanSynopsis, "scan needs at least one file or folder")
+	}
+	status := exitOK
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, in := range expandPaths(fs.Args()) {
+		r := scanPath(in)
+		if r.Verdict != torchpt.VerdictSafe {
+			status = exitFailed
+		}
+		if *asJSON {
+			enc.Encode(r)
+			continue
+		}
+		fmt.Fprintf(stdout, "%-6s  %s\n", r.Verdict, r.Path)
+		for _, f := range r.Findings {
+			fmt.Fprintf(stdout, "        ✗ %s\n", f)
+		}
+		if r.Error != "" {
+			fmt.Fprintf(stdout, "        ! %s\n", r.Error)
+		}
+	}
+	return status
+}
+
+func scanPath(in input) scanReport {
+	r := scanReport{Path: in.path, Globals: []torchpt.Global{}}
+	if in.err != nil {
+		r.Verdict, r.Error = torchpt.VerdictError, in.err.Error()
+		return r
+	}
+	f, err := os.Open(in.path)
+	if err != nil {
+		r.Verdict, r.Error = torchpt.VerdictError, err.Error()
+		return r
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		r.Verdict, r.Error = torchpt.VerdictError, err.Error()
+		return r
+	}
+	s := torchpt.ScanFile(f, st.Size())
+	r.Verdict, r.Format = s.Verdict(), s.Format
+	if r.Format == "" && s.Err == nil {
+		r.Format = "no pickle"
+	}
+	for _, p := range s.Pickles {
+		r.Globals = append(r.Globals, p.Globals...)
+	}
+	for _, fd := range s.Findings() {
+		r.Findings = append(r.Findings, fd.String())
+	}
+	if s.Err != nil {
+		r.Error = s.Err.Error()
+	}
+	return r
+}

@@ -1,0 +1,180 @@
+package torchpt
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Verdicts of a file scan.
+const (
+	VerdictSafe   = "safe"
+	VerdictUnsafe = "unsafe"
+	VerdictError  = "error"
+)
+
+// FileScan is the static report of every pickle in a file.
+type FileScan struct {
+	// Format is "torch-zip", "torch-legacy", "pickle" (a bare pickle that
+	// is not a torch file), or "" when the file holds no pickle at all.
+	Format  string
+	Pickles []*ScanResult
+	// Err is the first structural defect met, if any.
+	Err error
+}
+
+// Verdict is unsafe when any pickle names something outside the
+// allow-list, error when the file is malformed, else safe.
+func (s *FileScan) Verdict() string {
+	if len(s.Findings()) > 0 {
+		return VerdictUnsafe
+	}
+	if s.Err != nil {
+		return VerdictError
+	}
+	return VerdictSafe
+}
+
+// Findings gathers the findings of every pickle.
+func (s *FileScan) Findings() []Finding {
+	var out []Finding
+	for _, p := range s.Pickles {
+		out = append(out, p.Findings...)
+	}
+	return out
+}
+
+// ScanFile reports, without running anything, what every pickle in a torch
+// zip (every .pkl entry, not only data.pkl), a legacy torch file or a bare
+// pickle would import and call. Files that are not pickles or zips get
+// Format "" and no error.
+func ScanFile(r io.ReaderAt, size int64) *FileScan {
+	head := make([]byte, 64)
+	n, _ := r.ReadAt(head, 0)
+	head = head[:n]
+	s := &FileScan{}
+	switch {
+	case size == 0:
+		s.Err = &FormatError{Msg: "empty file"}
+	case notPickle(head, size):
+		// safetensors, PNG, JPEG: formats that cannot carry code.
+	case bytes.HasPrefix(head, zipMagic):
+		s.Format = FormatZip
+		s.scanZip(r, size)
+	case len(head) > 0 && opcodes[head[0]] != nil:
+		s.scanPickles(r, size)
+	}
+	return s
+}
+
+func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		s.Err = &FormatError{Msg: "bad zip archive: " + err.Error()}
+		return
+	}
+	if len(zr.File) > maxEntries {
+		s.Err = &FormatError{Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
+		return
+	}
+	seen := map[string]bool{}
+	prefix := ""
+	if len(zr.File) > 0 {
+		prefix, _, _ = strings.Cut(zr.File[0].Name, "/")
+	}
+	z := &zipReader{byName: map[string]*zip.File{}, size: size}
+	dataPkl := 0
+	for _, e := range zr.File {
+		if seen[e.Name] && s.Err == nil {
+			s.Err = &FormatError{Record: e.Name, Msg: "duplicate zip entry"}
+		}
+		seen[e.Name] = true
+		if err := checkEntry(e, prefix, size); err != nil && s.Err == nil {
+			s.Err = err
+		}
+		if strings.HasSuffix(e.Name, "/data.pkl") || e.Name == "data.pkl" {
+			dataPkl++
+		}
+		if !strings.HasSuffix(e.Name, ".pkl") {
+			continue
+		}
+		z.byName[e.Name] = e
+		data, err := z.read(e.Name, MaxPickleSize)
+		if err != nil {
+			if s.Err == nil {
+				s.Err = err
+			}
+			continue
+		}
+		res, err := Scan(data, e.Name)
+		s.Pickles = append(s.Pickles, res)
+		if err != nil && s.Err == nil {
+			s.Err = err
+		}
+	}
+	if dataPkl != 1 && s.Err == nil {
+		s.Err = &FormatError{Msg: fmt.Sprintf("zip archive has %d data.pkl records, torch needs exactly one", dataPkl)}
+	}
+}
+
+// scanPickles scans up to five consecutive pickles: a legacy torch file
+// has five, a bare pickle one.
+func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
+	n := size
+	if n > MaxPickleSize {
+		n = MaxPickleSize
+	}
+	buf := make([]byte, n)
+	if _, err := r.ReadAt(buf, 0); err != nil && err != io.EOF {
+		s.Err = err
+		return
+	}
+	s.Format = "pickle"
+	pos := int64(0)
+	for i := 0; i < 5 && pos < int64(len(buf)); i++ {
+		if i > 0 && buf[pos] != 0x80 {
+			break // storage data follows the last pickle
+		}
+		res, err := Scan(buf[pos:], fmt.Sprintf("pickle %d", i+1))
+		for j := range res.Findings {
+			res.Findings[j].Offset += pos
+		}
+		for j := range res.Globals {
+			res.Globals[j].Offset += pos
+		}
+		s.Pickles = append(s.Pickles, res)
+		if err != nil {
+			if fe, ok := err.(*FormatError); ok {
+				fe.Offset += pos
+			}
+			s.Err = err
+			return
+		}
+		if i == 0 && isLegacyMagic(buf[pos:pos+res.End]) {
+			s.Format = FormatLegacy
+		}
+		pos += res.End
+	}
+}
+
+// notPickle recognises the data-only formats an embeddings folder holds:
+// safetensors (u64 header length that fits, then a JSON object), PNG, JPEG.
+func notPickle(head []byte, size int64) bool {
+	if bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(head, []byte("\xff\xd8\xff")) {
+		return true
+	}
+	if len(head) < 9 {
+		return false
+	}
+	n := binary.LittleEndian.Uint64(head)
+	return n < uint64(size) && n+8 <= uint64(size) &&
+		bytes.HasPrefix(bytes.TrimLeft(head[8:], " \t\r\n"), []byte("{"))
+}
+
+func isLegacyMagic(p []byte) bool {
+	return bytes.Equal(p, []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e"))
+}
