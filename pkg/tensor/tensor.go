@@ -87,30 +87,63 @@ func (t *Tensor) Rows() (n, width int) {
 	return n, width
 }
 
+// floatLen checks that t is a float tensor whose Data holds exactly the
+// bytes its shape calls for, and returns its element count.
+func (t *Tensor) floatLen() (int, error) {
+	if !t.DType.IsFloat() {
+		return 0, fmt.Errorf("tensor: %s is not a float dtype", t.DType)
+	}
+	size, err := ByteSize(t.DType, t.Shape)
+	if err != nil {
+		return 0, err
+	}
+	if len(t.Data) != size {
+		return 0, fmt.Errorf("tensor: %s%v needs %d bytes, have %d", t.DType, t.Shape, size, len(t.Data))
+	}
+	return size / t.DType.Size(), nil
+}
+
 // Float64s widens every element of a float tensor to float64, exactly.
 func (t *Tensor) Float64s() ([]float64, error) {
-	n := t.NumElements()
+	n, err := t.floatLen()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]float64, n)
 	d := t.Data
 	switch t.DType {
 	case F64:
 		for i := range out {
-			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:]))
+			if len(d) < 8 {
+				break
+			}
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(d))
+			d = d[8:]
 		}
 	case F32:
 		for i := range out {
-			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:])))
+			if len(d) < 4 {
+				break
+			}
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(d)))
+			d = d[4:]
 		}
 	case F16:
 		for i := range out {
-			out[i] = float64(F16ToF32(binary.LittleEndian.Uint16(d[2*i:])))
+			if len(d) < 2 {
+				break
+			}
+			out[i] = float64(F16ToF32(binary.LittleEndian.Uint16(d)))
+			d = d[2:]
 		}
 	case BF16:
 		for i := range out {
-			out[i] = float64(BF16ToF32(binary.LittleEndian.Uint16(d[2*i:])))
+			if len(d) < 2 {
+				break
+			}
+			out[i] = float64(BF16ToF32(binary.LittleEndian.Uint16(d)))
+			d = d[2:]
 		}
-	default:
-		return nil, fmt.Errorf("tensor: %s is not a float dtype", t.DType)
 	}
 	return out, nil
 }
@@ -118,28 +151,45 @@ func (t *Tensor) Float64s() ([]float64, error) {
 // Float32s returns the elements as float32: exact for F16, BF16 and F32,
 // rounded to nearest even for F64.
 func (t *Tensor) Float32s() ([]float32, error) {
-	n := t.NumElements()
+	n, err := t.floatLen()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]float32, n)
 	d := t.Data
 	switch t.DType {
 	case F32:
 		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:]))
+			if len(d) < 4 {
+				break
+			}
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(d))
+			d = d[4:]
 		}
 	case F64:
 		for i := range out {
-			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:])))
+			if len(d) < 8 {
+				break
+			}
+			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(d)))
+			d = d[8:]
 		}
 	case F16:
 		for i := range out {
-			out[i] = F16ToF32(binary.LittleEndian.Uint16(d[2*i:]))
+			if len(d) < 2 {
+				break
+			}
+			out[i] = F16ToF32(binary.LittleEndian.Uint16(d))
+			d = d[2:]
 		}
 	case BF16:
 		for i := range out {
-			out[i] = BF16ToF32(binary.LittleEndian.Uint16(d[2*i:]))
+			if len(d) < 2 {
+				break
+			}
+			out[i] = BF16ToF32(binary.LittleEndian.Uint16(d))
+			d = d[2:]
 		}
-	default:
-		return nil, fmt.Errorf("tensor: %s is not a float dtype", t.DType)
 	}
 	return out, nil
 }
@@ -158,22 +208,39 @@ func FromFloat32s(dt DType, shape []int, v []float32) (*Tensor, error) {
 		return nil, fmt.Errorf("tensor: %s is not a float dtype", dt)
 	}
 	data := make([]byte, n*dt.Size())
+	d := data
 	switch dt {
 	case F32:
-		for i, f := range v {
-			binary.LittleEndian.PutUint32(data[4*i:], F32Bits(f))
+		for _, f := range v {
+			if len(d) < 4 {
+				break
+			}
+			binary.LittleEndian.PutUint32(d, F32Bits(f))
+			d = d[4:]
 		}
 	case F64:
-		for i, f := range v {
-			binary.LittleEndian.PutUint64(data[8*i:], F64Bits(float64(f)))
+		for _, f := range v {
+			if len(d) < 8 {
+				break
+			}
+			binary.LittleEndian.PutUint64(d, F64Bits(float64(f)))
+			d = d[8:]
 		}
 	case F16:
-		for i, f := range v {
-			binary.LittleEndian.PutUint16(data[2*i:], F32ToF16(f))
+		for _, f := range v {
+			if len(d) < 2 {
+				break
+			}
+			binary.LittleEndian.PutUint16(d, F32ToF16(f))
+			d = d[2:]
 		}
 	case BF16:
-		for i, f := range v {
-			binary.LittleEndian.PutUint16(data[2*i:], F32ToBF16(f))
+		for _, f := range v {
+			if len(d) < 2 {
+				break
+			}
+			binary.LittleEndian.PutUint16(d, F32ToBF16(f))
+			d = d[2:]
 		}
 	}
 	return &Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: data}, nil
@@ -192,7 +259,10 @@ func (t *Tensor) Convert(dt DType) (*Tensor, error) {
 	if t.DType == F64 && dt != F32 {
 		// Round to odd into float32 first, so the second rounding to
 		// F16/BF16 gives the correctly rounded result of the float64.
-		vals, _ := t.Float64s()
+		vals, err := t.Float64s()
+		if err != nil {
+			return nil, err
+		}
 		f32 := make([]float32, len(vals))
 		for i, v := range vals {
 			f32[i] = roundToOddF32(v)
