@@ -120,11 +120,11 @@ func checkNorms(t *testing.T, what string, got, want []float64) {
 func checkStr(t *testing.T, what string, got, want *string) {
 	t.Helper()
 	if (got == nil) != (want == nil) || (got != nil && *got != *want) {
-		t.Errorf("%s = %v, want %v", what, deref(got), deref(want))
+		t.Errorf("%s = %v, want %v", what, show(got), show(want))
 	}
 }
 
-func deref(p *string) any {
+func show(p *string) any {
 	if p == nil {
 		return nil
 	}

@@ -68,18 +68,27 @@ func Container(head []byte, size int64) string {
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return ContainerTorchZip
-	case len(head) > 0 && head[0] == 0x80:
-		return ContainerTorchLegacy
 	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
 		return ContainerPNG
-	case len(head) >= 9:
-		n := binary.LittleEndian.Uint64(head)
-		if n <= safetensors.MaxHeaderSize && n <= math.MaxInt64-8 && int64(n)+8 <= size &&
-			bytes.HasPrefix(bytes.TrimLeft(head[8:], " \t\n\r"), []byte("{")) {
-			return ContainerSafetensors
-		}
+	case isSafetensors(head, size):
+		// Checked before the pickle test: a header length of 128–255
+		// bytes makes the first byte 0x80, the pickle PROTO opcode.
+		return ContainerSafetensors
+	case len(head) > 0 && head[0] == 0x80:
+		return ContainerTorchLegacy
 	}
 	return ""
+}
+
+// isSafetensors: a little-endian u64 header length that fits the file,
+// then a JSON object (leading whitespace tolerated, formats.md §4).
+func isSafetensors(head []byte, size int64) bool {
+	if len(head) < 9 {
+		return false
+	}
+	n := binary.LittleEndian.Uint64(head)
+	return n <= safetensors.MaxHeaderSize && n <= math.MaxInt64-8 && int64(n)+8 <= size &&
+		bytes.HasPrefix(bytes.TrimLeft(head[8:], " \t\n\r"), []byte("{"))
 }
 
 // Decode reads an embedding of any container from r.

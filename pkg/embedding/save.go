@@ -1,0 +1,122 @@
+package embedding
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+)
+
+// TempPrefix starts the name of every temporary file embtool writes, so a
+// file left by a crash is recognisable and never read as an embedding.
+const TempPrefix = ".embtool-tmp-"
+
+// ErrExists: the output exists and overwriting was not asked for.
+var ErrExists = errors.New("already exists (use --force to overwrite)")
+
+// Save writes p to path in format without ever leaving a partial file at
+// path: it writes a temporary file in the same folder, syncs it, reads it
+// back and compares it with p, and only then renames it over path.
+func Save(path string, p *Planned, format string, force bool) error {
+	if _, err := os.Lstat(path); err == nil && !force {
+		return fmt.Errorf("%s: %w", path, ErrExists)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	tmp := filepath.Join(dir, TempPrefix+hex.EncodeToString(rnd[:])+"-"+base)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	prefix := strings.TrimSuffix(base, filepath.Ext(base))
+	if err := p.Write(f, format, archivePrefix(prefix)); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	back, _, err := ReadFile(tmp, Options{})
+	if err != nil {
+		return fmt.Errorf("reading back what was written: %w", err)
+	}
+	if err := p.Verify(back); err != nil {
+		return fmt.Errorf("read-back check failed: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	syncDir(dir)
+	return nil
+}
+
+// archivePrefix is the zip folder name: torch.save uses the file stem. A
+// stem that would make an odd folder name (A1111's regex wants no '/')
+// falls back to torch's buffer name, "archive".
+func archivePrefix(stem string) string {
+	if stem == "" || strings.ContainsAny(stem, "/\\") || stem == "." || stem == ".." {
+		return "archive"
+	}
+	return stem
+}
+
+// syncDir makes the rename durable; a failure here does not undo it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// Verify checks that e, read back from a written file, holds exactly what
+// p meant: the same layout, tensors bit for bit, and the same fields.
+func (p *Planned) Verify(e *Embedding) error {
+	if e.Layout != p.Layout {
+		return fmt.Errorf("layout %s, meant %s", e.Layout, p.Layout)
+	}
+	if len(e.Vectors) != len(p.Tensors) {
+		return fmt.Errorf("%d tensors, meant %d", len(e.Vectors), len(p.Tensors))
+	}
+	for i, want := range p.Tensors {
+		got := e.Vectors[i]
+		if got.Key != want.Key || got.Tensor.DType != want.Tensor.DType ||
+			!reflect.DeepEqual(got.Tensor.Shape, want.Tensor.Shape) || !bytes.Equal(got.Tensor.Data, want.Tensor.Data) {
+			return fmt.Errorf("tensor %q (%s %v) differs from %q (%s %v)", got.Key, got.Tensor.DType, got.Tensor.Shape, want.Key, want.Tensor.DType, want.Tensor.Shape)
+		}
+	}
+	if p.Layout == LayoutA1111 || p.Metadata != nil {
+		if p.Name != "" && deref(e.StoredName) != p.Name {
+			return fmt.Errorf("name %q, meant %q", deref(e.StoredName), p.Name)
+		}
+		if !sameInt(e.Step, p.Step) || deref(e.SDCheckpoint) != deref(p.Ckpt) || deref(e.SDCheckpointName) != deref(p.CkptName) {
+			return fmt.Errorf("step or checkpoint fields differ")
+		}
+	}
+	if p.Metadata != nil && !(len(e.Metadata) == 0 && len(p.Metadata) == 0) && !reflect.DeepEqual(e.Metadata, p.Metadata) {
+		return fmt.Errorf("metadata %v, meant %v", e.Metadata, p.Metadata)
+	}
+	return nil
+}
+
+func sameInt(a, b *int64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}

@@ -1,0 +1,302 @@
+package embedding
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/embtool/embtool/pkg/safetensors"
+	"github.com/embtool/embtool/pkg/tensor"
+	"github.com/embtool/embtool/pkg/torchpt"
+)
+
+// Output formats, chosen by the output file's extension.
+const (
+	FormatPT          = "pt"          // torch zip, A1111 layout by default
+	FormatSafetensors = "safetensors" // kohya emb_params / SDXL clip_l+clip_g
+	FormatBin         = "bin"         // torch zip, diffusers {"<token>": T}
+)
+
+// FormatForPath picks the output format from a file name's extension.
+func FormatForPath(path string) (string, error) {
+	i := strings.LastIndexByte(path, '.')
+	ext := ""
+	if i >= 0 {
+		ext = strings.ToLower(path[i+1:])
+	}
+	switch ext {
+	case FormatPT, FormatSafetensors, FormatBin:
+		return ext, nil
+	}
+	return "", fmt.Errorf("output %q: the extension must be .pt, .safetensors or .bin", path)
+}
+
+// a1111Token is the token id A1111 writes for "*" (CLIP's id, inherited
+// from the original textual-inversion format).
+const a1111Token = 265
+
+// Target says what to write.
+type Target struct {
+	Format string // FormatPT, FormatSafetensors or FormatBin
+	Layout Layout // "" for the format's default
+	DType  tensor.DType
+	// Name is the A1111 name (.pt), the diffusers token (.bin) and the
+	// "name" metadata (.safetensors).
+	Name string
+	// Stem is the output file's name without extension: the name of last
+	// resort for layouts that need one.
+	Stem string
+	// Metadata is extra safetensors metadata (provenance), merged over the
+	// embedding's own.
+	Metadata map[string]string
+}
+
+// Planned is an embedding arranged for writing: the exact tensors, names
+// and fields that go into the file, which the writer's read-back check
+// compares against.
+type Planned struct {
+	Layout   Layout
+	Tensors  []Named // in the order the layout lists them
+	Name     string  // A1111 name / diffusers token / metadata name ("" if none)
+	Step     *int64
+	Ckpt     *string
+	CkptName *string
+	Metadata map[string]string // safetensors only
+	Warnings []string
+}
+
+// Plan arranges e for target: picks and checks the layout, converts the
+// dtype, reshapes 1-D vectors to [1, D], and lists what cannot be carried.
+func Plan(e *Embedding, t Target) (*Planned, error) {
+	if e.Refusal != "" {
+		return nil, fmt.Errorf("cannot convert: %s", e.Refusal)
+	}
+	if len(e.Vectors) == 0 {
+		return nil, fmt.Errorf("cannot convert: no embedding vectors (layout %s)", e.Layout)
+	}
+	sdxl := e.Layout == LayoutSDXL
+	layout := t.Layout
+	if layout == "" {
+		switch {
+		case sdxl:
+			layout = LayoutSDXL
+		case t.Format == FormatPT:
+			layout = LayoutA1111
+		case t.Format == FormatSafetensors:
+			layout = LayoutKohya
+		default:
+			layout = LayoutDiffusers
+		}
+	}
+	if err := checkLayout(layout, t.Format, sdxl); err != nil {
+		return nil, err
+	}
+	p := &Planned{Layout: layout, Step: e.Step, Ckpt: e.SDCheckpoint, CkptName: e.SDCheckpointName}
+	for _, v := range e.Vectors {
+		dt := orDefault(t.DType, v.Tensor.DType)
+		if t.DType == "" && v.Tensor.DType == tensor.F64 && e.Container == ContainerPNG && exactFloat32(v.Tensor) {
+			// Image embeddings decode to float64 only because JSON numbers
+			// do; their values are float32 (formats.md §15.3).
+			dt = tensor.F32
+		}
+		tt, err := v.Tensor.Convert(dt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Key, err)
+		}
+		if tt != v.Tensor {
+			_, before := v.Tensor.CountNonFinite()
+			if _, after := tt.CountNonFinite(); after > before {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: narrowing to %s turned %d finite values into infinity", v.Key, tt.DType, after-before))
+			}
+		}
+		if len(tt.Shape) == 1 { // always [n, D]: A1111 misreads a 1-D string_to_param
+			tt = &tensor.Tensor{DType: tt.DType, Shape: []int{1, tt.Shape[0]}, Data: tt.Data}
+		}
+		key := v.Key
+		switch layout {
+		case LayoutA1111:
+			key = "*"
+		case LayoutKohya:
+			key = "emb_params"
+		}
+		p.Tensors = append(p.Tensors, Named{Key: key, Tensor: tt})
+	}
+	switch layout {
+	case LayoutA1111:
+		p.Name = firstNonEmpty(t.Name, deref(e.StoredName), t.Stem)
+	case LayoutDiffusers:
+		token := ""
+		if e.Layout == LayoutDiffusers {
+			token = e.Token
+		}
+		p.Name = firstNonEmpty(t.Name, token, deref(e.StoredName), t.Stem)
+		if p.Name == "" {
+			return nil, fmt.Errorf("a diffusers file needs a token name: pass --name")
+		}
+		p.Tensors[0].Key = p.Name
+	default:
+		p.Name = firstNonEmpty(t.Name, deref(e.StoredName))
+	}
+	p.noteLosses(e, t)
+	return p, nil
+}
+
+func checkLayout(layout Layout, format string, sdxl bool) error {
+	switch {
+	case sdxl && layout != LayoutSDXL:
+		return fmt.Errorf("an SDXL embedding (clip_l + clip_g) cannot be written in the %s layout", layout)
+	case !sdxl && layout == LayoutSDXL:
+		return fmt.Errorf("only an SDXL embedding can be written in the sdxl layout")
+	case sdxl && format == FormatBin:
+		return fmt.Errorf("an SDXL embedding cannot be a diffusers .bin (one token per file); write .safetensors or .pt")
+	case format == FormatSafetensors && (layout == LayoutA1111 || layout == LayoutTI):
+		return fmt.Errorf("the %s layout nests dicts, which .safetensors cannot hold; write .pt", layout)
+	case layout == LayoutTI:
+		return fmt.Errorf("embtool does not write the textual-inversion (ParameterDict) layout: torch weights_only and diffusers refuse it; use a1111")
+	case layout == LayoutOther:
+		return fmt.Errorf("layout %q cannot be written", layout)
+	}
+	return nil
+}
+
+// noteLosses warns about every field the target cannot carry.
+func (p *Planned) noteLosses(e *Embedding, t Target) {
+	lost := func(what string) {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s is not kept: the %s layout in .%s has no place for it", what, p.Layout, t.Format))
+	}
+	switch {
+	case t.Format == FormatSafetensors:
+		p.Metadata = map[string]string{}
+		for k, v := range e.Metadata {
+			p.Metadata[k] = v
+		}
+		setMeta := func(k string, v *string) {
+			if v != nil {
+				p.Metadata[k] = *v
+			}
+		}
+		if p.Name != "" {
+			p.Metadata[MetaName] = p.Name
+		}
+		if p.Step != nil {
+			p.Metadata[MetaStep] = strconv.FormatInt(*p.Step, 10)
+		}
+		setMeta(MetaCheckpoint, p.Ckpt)
+		setMeta(MetaCheckpointName, p.CkptName)
+		if p.Layout == LayoutDiffusers {
+			p.Metadata["format"] = "pt"
+		}
+		for k, v := range t.Metadata {
+			p.Metadata[k] = v
+		}
+		return
+	case p.Layout == LayoutA1111:
+		// name, step and checkpoint fields all have a place.
+	default:
+		if e.StoredName != nil && *e.StoredName != p.Name {
+			lost(fmt.Sprintf("the stored name %q", *e.StoredName))
+		}
+		if p.Step != nil {
+			lost("step")
+		}
+		if p.Ckpt != nil || p.CkptName != nil {
+			lost("the training checkpoint")
+		}
+		p.Step, p.Ckpt, p.CkptName = nil, nil, nil
+	}
+	if len(e.Metadata) > 0 || len(t.Metadata) > 0 {
+		var keys []string
+		for k := range e.Metadata {
+			if k != MetaName && k != MetaStep && k != MetaCheckpoint && k != MetaCheckpointName {
+				keys = append(keys, k)
+			}
+		}
+		for k := range t.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(keys) > 0 {
+			lost("safetensors metadata " + strings.Join(keys, ", "))
+		}
+	}
+}
+
+// Write encodes the plan into w in format.
+func (p *Planned) Write(w io.Writer, format string, prefix string) error {
+	if format == FormatSafetensors {
+		named := make([]safetensors.Named, len(p.Tensors))
+		for i, t := range p.Tensors {
+			named[i] = safetensors.Named{Name: t.Key, Src: t.Tensor}
+		}
+		meta := p.Metadata
+		if len(meta) == 0 {
+			meta = nil
+		}
+		return safetensors.Write(w, named, meta)
+	}
+	root := torchpt.NewDict()
+	switch p.Layout {
+	case LayoutA1111:
+		tok := torchpt.NewDict()
+		tok.Set("*", int64(a1111Token))
+		params := torchpt.NewDict()
+		params.Set("*", p.Tensors[0].Tensor)
+		root.Set("string_to_token", tok)
+		root.Set("string_to_param", params)
+		root.Set("name", p.Name)
+		root.Set("step", optAny(p.Step))
+		root.Set("sd_checkpoint", optAny(p.Ckpt))
+		root.Set("sd_checkpoint_name", optAny(p.CkptName))
+	default:
+		for _, t := range p.Tensors {
+			root.Set(t.Key, t.Tensor)
+		}
+	}
+	return torchpt.WriteZip(w, prefix, root)
+}
+
+func optAny[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// exactFloat32 reports whether every value of t survives float32 unchanged.
+func exactFloat32(t *tensor.Tensor) bool {
+	vals, err := t.Float64s()
+	if err != nil {
+		return false
+	}
+	for _, v := range vals {
+		if float64(float32(v)) != v && v == v {
+			return false
+		}
+	}
+	return true
+}
+
+func orDefault(dt, def tensor.DType) tensor.DType {
+	if dt == "" {
+		return def
+	}
+	return dt
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
