@@ -364,13 +364,16 @@ class P:
         return bytes(self.b)
 
     # torch building blocks -------------------------------------------------------------
-    def storage(self, key, numel, cls="FloatStorage", location="cpu"):
-        """('storage', torch.<cls>, key, location, numel) BINPERSID."""
-        return (self.mark().str("storage").global_("torch", cls).str(key).str(location)
-                .int(numel).tuple().binpersid())
+    def storage(self, key, numel, cls="FloatStorage", location="cpu", legacy=False):
+        """('storage', torch.<cls>, key, location, numel) BINPERSID; the legacy format adds a
+        sixth element, view_metadata None."""
+        self.mark().str("storage").global_("torch", cls).str(key).str(location).int(numel)
+        if legacy:
+            self.none()
+        return self.tuple().binpersid()
 
     def tensor(self, key, shape, stride=None, offset=0, numel=None, cls="FloatStorage",
-               location="cpu", requires_grad=False):
+               location="cpu", requires_grad=False, legacy=False):
         """_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, OrderedDict())."""
         if stride is None:
             stride, acc = [], 1
@@ -382,7 +385,7 @@ class P:
             for s in shape:
                 numel *= s
         self.global_("torch._utils", "_rebuild_tensor_v2").mark()
-        self.storage(key, numel, cls, location)
+        self.storage(key, numel, cls, location, legacy)
         self.int(offset)
         self.tup_of_ints(shape).tup_of_ints(stride)
         (self.true() if requires_grad else self.false())
@@ -404,7 +407,7 @@ class P:
 
 
 def a1111_pickle(name_value=None, shape=(2, 768), numel=None, stride=None, key="0",
-                 step=1000, tail=None):
+                 step=1000, tail=None, legacy=False):
     """An A1111 (V1) embedding dict as torch would pickle it.
 
     name_value: None for a plain string name, or a callable(P) that pushes exactly one
@@ -415,7 +418,7 @@ def a1111_pickle(name_value=None, shape=(2, 768), numel=None, stride=None, key="
     p.empty_dict().put(0).mark()
     p.str("string_to_token").empty_dict().str("*").int(265).setitem()
     p.str("string_to_param").empty_dict().str("*")
-    p.tensor(key, list(shape), stride=stride, numel=numel)
+    p.tensor(key, list(shape), stride=stride, numel=numel, legacy=legacy)
     p.setitem()
     p.str("name")
     if name_value is None:
@@ -429,6 +432,54 @@ def a1111_pickle(name_value=None, shape=(2, 768), numel=None, stride=None, key="
     if tail is not None:
         tail(p)
     return p.stop().bytes()
+
+
+LEGACY_MAGIC = bytes.fromhex("80028a0a6cfc9c46f9206aa850192e")
+LEGACY_PROTOCOL = bytes.fromhex("80024de9032e")
+
+
+def legacy_file(obj_pickle, storages):
+    """A torch legacy (non-zip) file: magic, protocol, sys_info, the object pickle, the sorted
+    key list, then for each key an int64 LE element count and the raw LE bytes.
+    storages: list of (key, numel, data)."""
+    import pickle
+    sys_info = pickle.dumps({"protocol_version": 1001, "little_endian": True,
+                             "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
+    keys = sorted(k for k, _, _ in storages)
+    out = LEGACY_MAGIC + LEGACY_PROTOCOL + sys_info + obj_pickle + pickle.dumps(keys, protocol=2)
+    by_key = {k: (n, d) for k, n, d in storages}
+    for k in keys:
+        n, d = by_key[k]
+        out += struct.pack("<q", n) + d
+    return out
+
+
+def normalise_legacy_keys(data):
+    """Rename the legacy format's pointer-number storage keys to fixed numbers.
+
+    _legacy_save uses str(storage._cdata) (a memory address) as the key, which changes on
+    every run (even in length).  Keys occur only as BINUNICODE strings in the object pickle
+    and in the final key-list pickle (nothing in the legacy format refers to byte offsets),
+    so replacing them with fixed pointer-like numbers that keep the sort order leaves a file
+    torch could have written: key i becomes str(94557139474528 + 1024*i).
+    """
+    f = io.BytesIO(data)
+    import pickletools
+    ops_per = []
+    for _ in range(5):
+        ops_per.append([(op.name, arg, pos) for op, arg, pos in pickletools.genops(f)])
+    keys = [arg for name, arg, _ in ops_per[4] if name == "BINUNICODE"]
+    assert keys == sorted(keys), keys
+    mapping = {k: str(94557139474528 + 1024 * i) for i, k in enumerate(keys)}
+    assert sorted(mapping.values()) == [mapping[k] for k in keys]
+    end = f.tell()  # the raw storages follow the five pickles; leave them alone
+    out = data[:end]
+    for old, new in mapping.items():
+        a = b"X" + struct.pack("<I", len(old)) + old.encode()
+        b = b"X" + struct.pack("<I", len(new)) + new.encode()
+        assert out.count(a) >= 2, (old, out.count(a))
+        out = out.replace(a, b)
+    return out + data[end:]
 
 
 def pickle_globals(data):

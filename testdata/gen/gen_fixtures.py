@@ -7,7 +7,7 @@ Run from the repository root with Debian's python:  /usr/bin/python3 testdata/ge
 
 Deterministic: fixed seeds, fixed zip timestamps (torch writes 1980-01-01), and the pointer-number
 storage keys of the legacy (non-zip) format are renamed to fixed numbers of the same length
-(see normalise_legacy_keys).  Re-running reproduces the same bytes with the same torch/zlib/Pillow.
+(see embgen.normalise_legacy_keys).  Re-running reproduces the same bytes with the same torch/zlib/Pillow.
 """
 
 import base64
@@ -82,34 +82,6 @@ torch.serialization.register_package(5, _tag, _restore)
 # writers
 
 
-def normalise_legacy_keys(data):
-    """Rename the legacy format's pointer-number storage keys to fixed numbers.
-
-    _legacy_save uses str(storage._cdata) (a memory address) as the key, which changes on
-    every run (even in length).  Keys occur only as BINUNICODE strings in the object pickle
-    and in the final key-list pickle (nothing in the legacy format refers to byte offsets),
-    so replacing them with fixed pointer-like numbers that keep the sort order leaves a file
-    torch could have written: key i becomes str(94557139474528 + 1024*i).
-    """
-    f = io.BytesIO(data)
-    import pickletools
-    ops_per = []
-    for _ in range(5):
-        ops_per.append([(op.name, arg, pos) for op, arg, pos in pickletools.genops(f)])
-    keys = [arg for name, arg, _ in ops_per[4] if name == "BINUNICODE"]
-    assert keys == sorted(keys), keys
-    mapping = {k: str(94557139474528 + 1024 * i) for i, k in enumerate(keys)}
-    assert sorted(mapping.values()) == [mapping[k] for k in keys]
-    end = f.tell()  # the raw storages follow the five pickles; leave them alone
-    out = data[:end]
-    for old, new in mapping.items():
-        a = b"X" + struct.pack("<I", len(old)) + old.encode()
-        b = b"X" + struct.pack("<I", len(new)) + new.encode()
-        assert out.count(a) >= 2, (old, out.count(a))
-        out = out.replace(a, b)
-    return out + data[end:]
-
-
 def save_pt(obj, fname, legacy=False, via_path=True, cuda=False):
     """torch.save to testdata/fixtures/fname.  via_path=True gives the archive prefix torch
     derives from the file name (as real files have); False saves through a buffer ('archive/')."""
@@ -119,7 +91,7 @@ def save_pt(obj, fname, legacy=False, via_path=True, cuda=False):
         if legacy:
             buf = io.BytesIO()
             torch.save(obj, buf, _use_new_zipfile_serialization=False)
-            E.write_bytes(path, normalise_legacy_keys(buf.getvalue()))
+            E.write_bytes(path, E.normalise_legacy_keys(buf.getvalue()))
         elif via_path:
             torch.save(obj, path)
         else:
