@@ -28,7 +28,9 @@ requires_grad False, which is what the Go writer produces.
 Strings: CPython memoizes by identity and the Go writer by value. Literals
 here are identifier-like or single characters (interned, so equal means
 identical) or repeated constants of one code object; generated keys are all
-distinct. Keep it that way when adding cases.
+distinct. Equal tuple constants of one code object are one object too (and are
+pickled as BINGET), so no tuple literal appears twice. Keep it that way when
+adding cases.
 """
 
 import collections
@@ -208,7 +210,7 @@ def cases():
         "odict1": collections.OrderedDict([("only", 1)]),
         "odict0": collections.OrderedDict(),
         "set": {1, 2, 3},
-        "key_types": {1: "one", -5: "neg", 2.5: "f", None: "n", (1, 2): "tuple", False: "false"},
+        "key_types": {1: "one", -5: "neg", 2.5: "f", None: "n", (2, 1): "tuple", False: "false"},
         "t0": T("F32", [2], 20),
         "t1": T("F16", [2], 21),
         "t2": T("F32", [3], 22),
