@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,11 +17,13 @@ import (
 // expectedEntry is one line of the corpus's expected.json: torch's reading
 // of the file.
 type expectedEntry struct {
-	File      string             `json:"file"`
-	Size      int64              `json:"size"`
-	HeaderLen *uint64            `json:"header_len"`
-	Metadata  *map[string]string `json:"metadata"`
-	Tensors   map[string]struct {
+	File       string               `json:"file"`
+	Size       int64                `json:"size"`
+	HeaderLen  *uint64              `json:"header_len"`
+	Metadata   *map[string]string   `json:"metadata"`
+	Norms      []float64            `json:"norms"`
+	NormsByKey map[string][]float64 `json:"norms_by_key"`
+	Tensors    map[string]struct {
 		DType string `json:"dtype"`
 		Shape []int  `json:"shape"`
 	} `json:"tensors"`
@@ -122,12 +125,50 @@ func TestCorpus(t *testing.T) {
 				if err != nil || size != len(ld.Data) {
 					t.Errorf("tensor %q: loaded %d bytes, want %d (%v)", e.Name, len(ld.Data), size, err)
 				}
+				// torch's per-vector norms confirm the bytes come from the
+				// right offsets.
+				wantNorms := want.NormsByKey[e.Name]
+				if wantNorms == nil && len(want.Tensors) == 1 {
+					wantNorms = want.Norms
+				}
+				if wantNorms == nil {
+					t.Errorf("tensor %q: expected.json has no norms", e.Name)
+					continue
+				}
+				got := rowNorms(t, ld)
+				if len(got) != len(wantNorms) {
+					t.Fatalf("tensor %q: %d vectors, want %d", e.Name, len(got), len(wantNorms))
+				}
+				for i := range got {
+					if math.Abs(got[i]-wantNorms[i]) > 1e-9*max(1, wantNorms[i]) {
+						t.Errorf("tensor %q: vector %d norm %v, want %v", e.Name, i, got[i], wantNorms[i])
+					}
+				}
 			}
 		})
 	}
 	if e, ok := expected["EasyNegative.safetensors"]; ok && e.HeaderLen != nil && (8+*e.HeaderLen)%8 == 0 {
 		t.Errorf("EasyNegative.safetensors was expected to be an unaligned (pre-v0.3.1) file")
 	}
+}
+
+// rowNorms computes the L2 norm of each vector in float64.
+func rowNorms(t *testing.T, ld *tensor.Tensor) []float64 {
+	t.Helper()
+	v, err := ld.Float64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, w := ld.Rows()
+	out := make([]float64, n)
+	for i := range out {
+		var s float64
+		for _, x := range v[i*w : (i+1)*w] {
+			s += x * x
+		}
+		out[i] = math.Sqrt(s)
+	}
+	return out
 }
 
 // rewriteDiffers lists the corpus files that Write does not reproduce byte

@@ -22,7 +22,6 @@ type rawEntry struct {
 	dtype      tensor.DType
 	shape      []uint64
 	begin, end uint64
-	at         int // header offset of the entry's key, for messages
 }
 
 // header is the parsed header JSON.
@@ -263,7 +262,7 @@ func (p *parser) metadata() (map[string]string, error) {
 // entry parses one tensor entry: {"dtype", "shape", "data_offsets"} plus any
 // unknown fields, which are checked for syntax and ignored.
 func (p *parser) entry(name string, keyAt int) (rawEntry, error) {
-	e := rawEntry{name: name, at: keyAt}
+	e := rawEntry{name: name}
 	if p.peek() != '{' {
 		return e, p.errorf(p.i, "tensor %q: entry must be an object, found %s", name, p.describe())
 	}

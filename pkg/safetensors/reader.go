@@ -128,23 +128,26 @@ func (e *Entry) Meta() (tensor.DType, []int) { return e.DType, slices.Clone(e.Sh
 // Size is the number of bytes of the tensor, End-Begin.
 func (e *Entry) Size() int64 { return e.End - e.Begin }
 
-// Reader returns a reader of the tensor's bytes.
+// Reader returns a reader of the tensor's bytes. The entry must come from
+// an opened File.
 func (e *Entry) Reader() *io.SectionReader {
 	return io.NewSectionReader(e.f.r, e.Begin, e.End-e.Begin)
 }
 
 // Load reads the tensor's End-Begin bytes. It implements tensor.Source.
+// Entries may be loaded concurrently when the File's io.ReaderAt allows
+// it (an *os.File or a *bytes.Reader does).
 func (e *Entry) Load() (*tensor.Tensor, error) {
+	if e.f == nil {
+		return nil, fmt.Errorf("safetensors: tensor %q: entry does not belong to an opened file", e.Name)
+	}
 	n := e.End - e.Begin
 	if n < 0 || uint64(n) > math.MaxInt {
 		return nil, fmt.Errorf("safetensors: %stensor %q: %d bytes do not fit in memory on this platform", e.f.prefix(), e.Name, n)
 	}
 	data, err := readAt(e.f.r, e.Begin, n)
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("safetensors: %s%w: tensor %q: truncated: bytes %d to %d are past the end of the data: %w", e.f.prefix(), ErrFormat, e.Name, e.Begin, e.End, err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("safetensors: %stensor %q: reading bytes %d to %d: %w", e.f.prefix(), e.Name, e.Begin, e.End, err)
+		return nil, e.f.readErr(fmt.Sprintf("tensor %q: reading bytes %d to %d", e.Name, e.Begin, e.End), err)
 	}
 	return &tensor.Tensor{DType: e.DType, Shape: slices.Clone(e.Shape), Data: data}, nil
 }
@@ -155,6 +158,16 @@ func (f *File) prefix() string {
 		return ""
 	}
 	return f.path + ": "
+}
+
+// readErr wraps an error of the underlying reader. A read that ends early
+// means the file is shorter than the size it was opened with: that is
+// reported as truncation and wraps ErrFormat as well.
+func (f *File) readErr(what string, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("safetensors: %s%w: truncated: %s: %w", f.prefix(), ErrFormat, what, err)
+	}
+	return fmt.Errorf("safetensors: %s%s: %w", f.prefix(), what, err)
 }
 
 // formatErr builds an ErrFormat error for the file.
@@ -168,8 +181,8 @@ func open(r io.ReaderAt, size int64, path string) (*File, error) {
 		return nil, f.formatErr("file is %d bytes, too short for the 8-byte header length", max(size, 0))
 	}
 	var lenBuf [8]byte
-	if _, err := r.ReadAt(lenBuf[:], 0); err != nil && !(err == io.EOF && size >= 8) {
-		return nil, fmt.Errorf("safetensors: %sreading header length: %w", f.prefix(), err)
+	if err := readFullAt(r, lenBuf[:], 0); err != nil {
+		return nil, f.readErr("reading the header length", err)
 	}
 	n := binary.LittleEndian.Uint64(lenBuf[:])
 	f.n = n
@@ -182,7 +195,7 @@ func open(r io.ReaderAt, size int64, path string) (*File, error) {
 	}
 	hdr, err := readAt(r, 8, int64(n))
 	if err != nil {
-		return nil, fmt.Errorf("safetensors: %sreading %d-byte header: %w", f.prefix(), n, err)
+		return nil, f.readErr(fmt.Sprintf("reading the %d-byte header", n), err)
 	}
 	if !utf8.Valid(hdr) {
 		return nil, f.formatErr("header is not valid UTF-8 at offset %d", 8+invalidUTF8At(hdr))

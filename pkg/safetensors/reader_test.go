@@ -301,6 +301,10 @@ func (r shortReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+type failReader struct{}
+
+func (failReader) ReadAt([]byte, int64) (int, error) { return 0, errors.New("device on fire") }
+
 func TestLoadTruncatedAfterOpen(t *testing.T) {
 	b := file(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, seq(16))
 	f, err := Open(shortReader{b[:len(b)-3]}, int64(len(b)))
@@ -308,13 +312,27 @@ func TestLoadTruncatedAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.Tensors()[0].Load()
-	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `tensor "a": truncated`) {
+	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `truncated: tensor "a": reading bytes 63 to 79`) {
 		t.Fatalf("Load = %v, want a truncation error", err)
 	}
 	// The header itself cut short.
 	_, err = Open(shortReader{b[:20]}, int64(len(b)))
-	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("Open = %v, want io.ErrUnexpectedEOF", err)
+	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "truncated: reading the 55-byte header") {
+		t.Fatalf("Open = %v, want a truncated header", err)
+	}
+	// Even the length prefix cut short.
+	_, err = Open(shortReader{b[:5]}, int64(len(b)))
+	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "truncated: reading the header length") {
+		t.Fatalf("Open = %v, want a truncated length", err)
+	}
+	// Another read error is passed on, not called a format error.
+	_, err = Open(failReader{}, 100)
+	if err == nil || errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "safetensors: reading the header length: device on fire") {
+		t.Fatalf("Open = %v, want the reader's error", err)
+	}
+	var lone Entry
+	if _, err := lone.Load(); err == nil {
+		t.Fatal("Load of an Entry without a File succeeded")
 	}
 }
 
