@@ -1,17 +1,13 @@
 package main
 
 import (
+	"github.com/embtool/embtool/pkg/embedding"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 )
-
-// tempPrefix starts the name of every temporary file embtool writes, so
-// that one left by a crash is recognisable and never taken for an
-// embedding by a folder walk.
-const tempPrefix = ".embtool-tmp-"
 
 // embeddingExts are the extensions A1111 loads embeddings from (case-insensitive).
 var embeddingExts = map[string]bool{".pt": true, ".bin": true, ".safetensors": true, ".png": true}
@@ -20,7 +16,7 @@ var embeddingExts = map[string]bool{".pt": true, ".bin": true, ".safetensors": t
 // an embedding extension, not a *.preview.png (A1111 skips those), not a
 // temporary file of ours.
 func isEmbeddingName(name string) bool {
-	if strings.HasPrefix(name, tempPrefix) {
+	if strings.HasPrefix(name, embedding.TempPrefix) {
 		return false
 	}
 	ext := strings.ToLower(filepath.Ext(name))

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/tensor"
+	"github.com/embtool/embtool/pkg/torchpt"
+	"github.com/spf13/pflag"
+)
+
+const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--allow-unsafe] IN OUT"
+
+// convertFlags are the flags convert and merge share.
+type writeFlags struct {
+	layout, dtype, name string
+	force               bool
+}
+
+func (w *writeFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&w.layout, "layout", "", "a1111, kohya, diffusers or sdxl (default: by OUT's extension: .pt a1111, .safetensors kohya, .bin diffusers)")
+	fs.StringVar(&w.dtype, "dtype", "", "F32, F16 or BF16 (default: keep the input's)")
+	fs.StringVar(&w.name, "name", "", "the embedding's name (.pt), token (.bin) or metadata name (.safetensors)")
+	fs.BoolVar(&w.force, "force", false, "overwrite OUT if it exists")
+}
+
+// target builds the write target for out, or a usage error message.
+func (w *writeFlags) target(out string) (embedding.Target, string, error) {
+	format, err := embedding.FormatForPath(out)
+	if err != nil {
+		return embedding.Target{}, "", err
+	}
+	t := embedding.Target{Format: format, Layout: embedding.Layout(strings.ToLower(w.layout)), Name: w.name}
+	switch t.Layout {
+	case "", embedding.LayoutA1111, embedding.LayoutKohya, embedding.LayoutDiffusers, embedding.LayoutSDXL:
+	default:
+		return t, "", fmt.Errorf("--layout %q: want a1111, kohya, diffusers or sdxl", w.layout)
+	}
+	if w.dtype != "" {
+		dt, ok := tensor.ParseFloatDType(w.dtype)
+		if !ok || dt == tensor.F64 {
+			return t, "", fmt.Errorf("--dtype %q: want F32, F16 or BF16", w.dtype)
+		}
+		t.DType = dt
+	}
+	base := filepath.Base(out)
+	t.Stem = strings.TrimSuffix(base, filepath.Ext(base))
+	return t, format, nil
+}
+
+func runConvert(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("convert", pflag.ContinueOnError)
+	var wf writeFlags
+	wf.register(fs)
+	allowUnsafe := fs.Bool("allow-unsafe", false, "extract the tensors of a pickle that names disallowed globals (nothing is executed)")
+	if done, st := parseFlags(fs, convertSynopsis, args, stdout, stderr); done {
+		return st
+	}
+	if fs.NArg() != 2 {
+		return usageError(stderr, convertSynopsis, "convert takes IN and OUT, got %d arguments", fs.NArg())
+	}
+	in, out := fs.Arg(0), fs.Arg(1)
+	target, format, err := wf.target(out)
+	if err != nil {
+		return usageError(stderr, convertSynopsis, "%v", err)
+	}
+	if samePath(in, out) {
+		return usageError(stderr, convertSynopsis, "%s is both input and output", in)
+	}
+	e, _, err := embedding.ReadFile(in, embedding.Options{AllowUnsafe: *allowUnsafe})
+	if err != nil {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
+		var ue *torchpt.UnsafeError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "embtool: nothing written; --allow-unsafe extracts the tensors anyway (nothing is ever executed)\n")
+		}
+		return exitFailed
+	}
+	for _, u := range e.Unsafe {
+		fmt.Fprintf(stderr, "embtool: %s: warning: unsafe pickle content ignored (--allow-unsafe, nothing executed): %s\n", in, u)
+	}
+	return writeEmbedding(e, target, format, out, wf.force, stdout, stderr)
+}
+
+// writeEmbedding plans, saves and reports one output; shared by convert and merge.
+func writeEmbedding(e *embedding.Embedding, target embedding.Target, format, out string, force bool, stdout, stderr io.Writer) int {
+	plan, err := embedding.Plan(e, target)
+	if err != nil {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		return exitFailed
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", out, w)
+	}
+	if err := embedding.Save(out, plan, format, force); err != nil {
+		fmt.Fprintf(stderr, "embtool: %v\n", err)
+		return exitFailed
+	}
+	t := plan.Tensors[0].Tensor
+	n, _ := t.Rows()
+	fmt.Fprintf(stdout, "wrote %s: %s layout, %d×%d %s\n", out, plan.Layout, n, e.Width, t.DType)
+	return exitOK
+}
+
+// samePath reports whether a and b name the same file (also through links).
+func samePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/spf13/pflag"
+)
+
+const mergeSynopsis = "embtool merge [--mode blend|concat] [--weights w1,w2,...] [--scale F | --norm X] [--vectors N] [--force] -o OUT IN[slice]..."
+
+func runMerge(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("merge", pflag.ContinueOnError)
+	var wf writeFlags
+	wf.register(fs)
+	out := fs.StringP("output", "o", "", "the output file (.pt, .safetensors or .bin)")
+	mode := fs.String("mode", embedding.ModeBlend, "blend (weighted sum, vector by vector) or concat (stack the vectors)")
+	weights := fs.String("weights", "", "blend weights, one per input (default: 1/n each)")
+	scale := fs.Float64("scale", 0, "multiply every vector by F")
+	norm := fs.Float64("norm", 0, "rescale every vector to L2 norm X (zero vectors stay zero)")
+	vectors := fs.Int("vectors", 0, "crop or zero-pad the result to N vectors")
+	if done, st := parseFlags(fs, mergeSynopsis, args, stdout, stderr); done {
+		return st
+	}
+	if *out == "" {
+		return usageError(stderr, mergeSynopsis, "merge needs -o OUT")
+	}
+	if fs.NArg() == 0 {
+		return usageError(stderr, mergeSynopsis, "merge needs at least one input")
+	}
+	if fs.Changed("scale") && fs.Changed("norm") {
+		return usageError(stderr, mergeSynopsis, "--scale and --norm exclude each other")
+	}
+	opts := embedding.MergeOptions{Mode: *mode}
+	if *mode != embedding.ModeBlend && *mode != embedding.ModeConcat {
+		return usageError(stderr, mergeSynopsis, "--mode %q: want blend or concat", *mode)
+	}
+	if fs.Changed("weights") {
+		for _, w := range strings.Split(*weights, ",") {
+			f, err := strconv.ParseFloat(strings.TrimSpace(w), 64)
+			if err != nil {
+				return usageError(stderr, mergeSynopsis, "--weights: %q is not a number", w)
+			}
+			opts.Weights = append(opts.Weights, f)
+		}
+	}
+	if fs.Changed("scale") {
+		opts.Scale = scale
+	}
+	if fs.Changed("norm") {
+		if *norm < 0 {
+			return usageError(stderr, mergeSynopsis, "--norm must not be negative")
+		}
+		opts.Norm = norm
+	}
+	if fs.Changed("vectors") {
+		if *vectors < 1 {
+			return usageError(stderr, mergeSynopsis, "--vectors must be at least 1")
+		}
+		opts.Vectors = vectors
+	}
+	target, format, err := wf.target(*out)
+	if err != nil {
+		return usageError(stderr, mergeSynopsis, "%v", err)
+	}
+	var inputs []embedding.MergeInput
+	for _, arg := range fs.Args() {
+		path, slice, err := embedding.SplitSliceArg(arg)
+		if err != nil {
+			return usageError(stderr, mergeSynopsis, "%v", err)
+		}
+		if samePath(path, *out) {
+			return usageError(stderr, mergeSynopsis, "%s is both input and output", path)
+		}
+		e, sum, err := embedding.ReadFile(path, embedding.Options{})
+		if err != nil {
+			fmt.Fprintf(stderr, "embtool: %s: %v\n", path, err)
+			return exitFailed
+		}
+		inputs = append(inputs, embedding.MergeInput{Path: path, Slice: slice, SHA256: sum, E: e})
+	}
+	merged, warnings, err := embedding.Merge(inputs, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "embtool: %v\n", err)
+		return exitFailed
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "embtool: warning: %s\n", w)
+	}
+	if format == embedding.FormatSafetensors {
+		target.Metadata = merged.Metadata
+	}
+	merged.Metadata = nil
+	return writeEmbedding(merged, target, format, *out, wf.force, stdout, stderr)
+}
