@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/pngembed"
+	"github.com/embtool/embtool/pkg/safetensors"
 	"io"
 	"os"
 
@@ -74,7 +79,11 @@ func scanPath(in input) scanReport {
 	s := torchpt.ScanFile(f, st.Size())
 	r.Verdict, r.Format = s.Verdict(), s.Format
 	if r.Format == "" && s.Err == nil {
+		// No pickle: check that the file is what it claims to be.
 		r.Format = "no pickle"
+		if err := checkDataFile(f, st.Size()); err != nil {
+			r.Verdict, r.Error = torchpt.VerdictError, err.Error()
+		}
 	}
 	for _, p := range s.Pickles {
 		r.Globals = append(r.Globals, p.Globals...)
@@ -86,4 +95,26 @@ func scanPath(in input) scanReport {
 		r.Error = s.Err.Error()
 	}
 	return r
+}
+
+// checkDataFile validates a file that holds no pickle: a safetensors
+// file must be valid, an image may be a plain picture, anything else is
+// not a format embtool knows.
+func checkDataFile(f *os.File, size int64) error {
+	head := make([]byte, 64)
+	n, _ := f.ReadAt(head, 0)
+	switch embedding.Container(head[:n], size) {
+	case embedding.ContainerSafetensors:
+		_, err := safetensors.Open(f, size)
+		return err
+	case embedding.ContainerPNG:
+		if _, err := pngembed.Decode(f, size); err != nil && !errors.Is(err, pngembed.ErrNotEmbedding) {
+			return err
+		}
+		return nil
+	}
+	if bytes.HasPrefix(head, []byte("\xff\xd8\xff")) {
+		return nil // a JPEG picture: no code, no embedding
+	}
+	return fmt.Errorf("not a torch, safetensors or PNG file")
 }

@@ -19,7 +19,7 @@ var (
 )
 
 // FormatError is a defect at a byte offset of a record ("" for the file
-// itself, else e.g. "archive/data.pkl").
+// itself, else e.g. "archive/data.pkl"); Offset is -1 when unknown.
 type FormatError struct {
 	Record string
 	Offset int64
@@ -27,6 +27,12 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
+	if e.Offset < 0 { // found by the VM, which does not track offsets
+		if e.Record == "" {
+			return "torchpt: " + e.Msg
+		}
+		return fmt.Sprintf("torchpt: %s: %s", e.Record, e.Msg)
+	}
 	if e.Record == "" {
 		return fmt.Sprintf("torchpt: offset %d: %s", e.Offset, e.Msg)
 	}
@@ -71,6 +77,12 @@ func (e *UnsafeError) Error() string {
 
 func (e *UnsafeError) Unwrap() error { return ErrUnsafe }
 
+// UnsupportedError is a valid file using a feature embtool does not read.
+type UnsupportedError struct{ Msg string }
+
+func (e *UnsupportedError) Error() string { return "torchpt: unsupported: " + e.Msg }
+func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
+
 func unsupportedf(format string, args ...any) error {
-	return fmt.Errorf("torchpt: %s: %w", fmt.Sprintf(format, args...), ErrUnsupported)
+	return &UnsupportedError{Msg: fmt.Sprintf(format, args...)}
 }

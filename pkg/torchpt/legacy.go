@@ -64,7 +64,7 @@ func openLegacy(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	f.Root = values[3]
 	keys, ok := values[4].(List)
 	if !ok {
-		return nil, &FormatError{Msg: fmt.Sprintf("storage key list is a %s", pyTypeName(values[4]))}
+		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("storage key list is a %s", pyTypeName(values[4]))}
 	}
 	if err := lr.placeStorages(r, keys, pos); err != nil {
 		return nil, err

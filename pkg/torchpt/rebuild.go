@@ -79,9 +79,6 @@ func (t *Tensor) checkView() error {
 	if n == 0 {
 		return nil
 	}
-	if n > t.Storage.NumElem {
-		return unsupportedf("tensor view %v of storage %q addresses %d elements, more than the storage's %d (an expanded view)", t.Shape, t.Storage.Key, n, t.Storage.NumElem)
-	}
 	last := uint64(t.Offset)
 	for i, d := range t.Shape {
 		hi, lo := bits.Mul64(uint64(d-1), uint64(t.Stride[i]))
@@ -93,6 +90,11 @@ func (t *Tensor) checkView() error {
 	}
 	if last >= uint64(t.Storage.NumElem) {
 		return fmt.Errorf("tensor view offset %d size %v stride %v reaches element %d of storage %q, which holds %d", t.Offset, t.Shape, t.Stride, last, t.Storage.Key, t.Storage.NumElem)
+	}
+	if n > t.Storage.NumElem {
+		// Inside the storage but with overlapping strides (an expanded
+		// view): materialising it could cost far more than the file.
+		return unsupportedf("tensor view %v of storage %q addresses %d elements, more than the storage's %d (an expanded view)", t.Shape, t.Storage.Key, n, t.Storage.NumElem)
 	}
 	return nil
 }
@@ -166,7 +168,7 @@ func (s *Storage) bytes() ([]byte, error) {
 		return nil, err
 	}
 	if want := s.NumElem * s.DType.Size(); len(d) != want {
-		return nil, &FormatError{Record: s.Key, Msg: fmt.Sprintf("storage holds %d bytes, %d elements of %s need %d", len(d), s.NumElem, s.DType, want)}
+		return nil, &FormatError{Record: s.Key, Offset: -1, Msg: fmt.Sprintf("storage holds %d bytes, %d elements of %s need %d", len(d), s.NumElem, s.DType, want)}
 	}
 	s.data = d
 	return d, nil

@@ -65,8 +65,19 @@ func ScanFile(r io.ReaderAt, size int64) *FileScan {
 	case bytes.HasPrefix(head, zipMagic):
 		s.Format = FormatZip
 		s.scanZip(r, size)
+	case bytes.HasPrefix(head, previewMagic):
+		s.Err = unsupportedf("PYTORCH1 archive from the 2018 preview release")
+	case isTar(r, size):
+		s.Err = unsupportedf("tar archive from pre-1.0 PyTorch")
 	case len(head) > 0 && opcodes[head[0]] != nil:
 		s.scanPickles(r, size)
+	}
+	// A torch file whose pickles are safe must still hold together:
+	// storages of the declared size, views inside them.
+	if (s.Format == FormatZip || s.Format == FormatLegacy) && s.Err == nil && len(s.Findings()) == 0 {
+		if _, err := OpenWith(r, size, Options{}); err != nil {
+			s.Err = err
+		}
 	}
 	return s
 }
@@ -74,11 +85,11 @@ func ScanFile(r io.ReaderAt, size int64) *FileScan {
 func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		s.Err = &FormatError{Msg: "bad zip archive: " + err.Error()}
+		s.Err = &FormatError{Offset: -1, Msg: "bad zip archive: " + err.Error()}
 		return
 	}
 	if len(zr.File) > maxEntries {
-		s.Err = &FormatError{Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
+		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
 		return
 	}
 	seen := map[string]bool{}
@@ -90,7 +101,7 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 	dataPkl := 0
 	for _, e := range zr.File {
 		if seen[e.Name] && s.Err == nil {
-			s.Err = &FormatError{Record: e.Name, Msg: "duplicate zip entry"}
+			s.Err = &FormatError{Record: e.Name, Offset: -1, Msg: "duplicate zip entry"}
 		}
 		seen[e.Name] = true
 		if err := checkEntry(e, prefix, size); err != nil && s.Err == nil {
@@ -117,7 +128,7 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 		}
 	}
 	if dataPkl != 1 && s.Err == nil {
-		s.Err = &FormatError{Msg: fmt.Sprintf("zip archive has %d data.pkl records, torch needs exactly one", dataPkl)}
+		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has %d data.pkl records, torch needs exactly one", dataPkl)}
 	}
 }
 

@@ -2,6 +2,7 @@ package torchpt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -24,7 +25,7 @@ type storageResolver func(pid Tuple) (any, error)
 func unpickle(data []byte, record string, resolve storageResolver, allowUnsafe bool) (v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			v, err = nil, &FormatError{Record: record, Msg: fmt.Sprintf("malformed pickle: %v", p)}
+			v, err = nil, &FormatError{Record: record, Offset: -1, Msg: fmt.Sprintf("malformed pickle: %v", p)}
 		}
 	}()
 	u := pickle.NewUnpickler(bytes.NewReader(data))
@@ -44,13 +45,22 @@ func unpickle(data []byte, record string, resolve storageResolver, allowUnsafe b
 	}
 	raw, err := u.Load()
 	if err != nil {
-		return nil, &FormatError{Record: record, Msg: err.Error()}
+		return nil, vmError(record, err)
 	}
 	out, err := convert(raw, 0, map[any]bool{})
 	if err != nil {
-		return nil, &FormatError{Record: record, Msg: err.Error()}
+		return nil, vmError(record, err)
 	}
 	return out, nil
+}
+
+// vmError names the record; an unsupported feature stays unsupported.
+func vmError(record string, err error) error {
+	var ue *UnsupportedError
+	if errors.As(err, &ue) {
+		return &UnsupportedError{Msg: record + ": " + ue.Msg}
+	}
+	return &FormatError{Record: record, Offset: -1, Msg: err.Error()}
 }
 
 // Go stand-ins for the allowed globals.

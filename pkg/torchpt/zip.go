@@ -29,13 +29,13 @@ type zipReader struct {
 func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, &FormatError{Msg: "bad zip archive: " + err.Error()}
+		return nil, &FormatError{Offset: -1, Msg: "bad zip archive: " + err.Error()}
 	}
 	if len(zr.File) == 0 {
-		return nil, &FormatError{Msg: "zip archive has no entries"}
+		return nil, &FormatError{Offset: -1, Msg: "zip archive has no entries"}
 	}
 	if len(zr.File) > maxEntries {
-		return nil, &FormatError{Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
+		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
 	}
 	f := &File{Format: FormatZip}
 	z := &zipReader{f: f, size: size, byName: map[string]*zip.File{}, storage: map[string]*Storage{}}
@@ -43,7 +43,7 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	first := zr.File[0].Name
 	slash := strings.IndexByte(first, '/')
 	if slash <= 0 {
-		return nil, &FormatError{Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", first)}
+		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", first)}
 	}
 	f.Prefix = first[:slash]
 	var pickles []string
@@ -54,7 +54,7 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 			return nil, err
 		}
 		if _, dup := z.byName[name]; dup {
-			return nil, &FormatError{Record: name, Msg: "duplicate zip entry"}
+			return nil, &FormatError{Record: name, Offset: -1, Msg: "duplicate zip entry"}
 		}
 		z.byName[name] = e
 		if strings.HasSuffix(name, ".pkl") {
@@ -63,7 +63,7 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	}
 	main := f.Prefix + "/data.pkl"
 	if _, ok := z.byName[main]; !ok {
-		return nil, &FormatError{Msg: fmt.Sprintf("zip archive has no %s", main)}
+		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has no %s", main)}
 	}
 	z.noteRecords()
 	if err := z.readByteOrder(); err != nil {
@@ -106,26 +106,26 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 func checkEntry(e *zip.File, prefix string, size int64) error {
 	name := e.Name
 	if !strings.HasPrefix(name, prefix+"/") {
-		return &FormatError{Record: name, Msg: fmt.Sprintf("zip entry is outside the archive folder %q", prefix)}
+		return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("zip entry is outside the archive folder %q", prefix)}
 	}
 	if strings.Contains(name, "\\") || strings.HasPrefix(name, "/") || path.Clean(name) != name || hasDotDot(name) {
-		return &FormatError{Record: name, Msg: "zip entry name is not a clean relative path"}
+		return &FormatError{Record: name, Offset: -1, Msg: "zip entry name is not a clean relative path"}
 	}
 	switch e.Method {
 	case zip.Store:
 		if e.CompressedSize64 != e.UncompressedSize64 {
-			return &FormatError{Record: name, Msg: fmt.Sprintf("stored entry has compressed size %d but size %d", e.CompressedSize64, e.UncompressedSize64)}
+			return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("stored entry has compressed size %d but size %d", e.CompressedSize64, e.UncompressedSize64)}
 		}
 	case zip.Deflate:
 		if e.UncompressedSize64 > maxDeflateRatio*e.CompressedSize64+(1<<20) {
-			return &FormatError{Record: name, Msg: fmt.Sprintf("deflated entry expands %d bytes to %d", e.CompressedSize64, e.UncompressedSize64)}
+			return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("deflated entry expands %d bytes to %d", e.CompressedSize64, e.UncompressedSize64)}
 		}
 	default:
 		return unsupportedf("%s: zip compression method %d", name, e.Method)
 	}
 	off, err := e.DataOffset()
 	if err != nil {
-		return &FormatError{Record: name, Msg: "bad local header: " + err.Error()}
+		return &FormatError{Record: name, Offset: -1, Msg: "bad local header: " + err.Error()}
 	}
 	if off < 0 || e.CompressedSize64 > uint64(size) || off > size-int64(e.CompressedSize64) {
 		return &FormatError{Record: name, Offset: off, Msg: fmt.Sprintf("entry data of %d bytes runs past the end of the file", e.CompressedSize64)}
@@ -185,7 +185,7 @@ func (z *zipReader) readByteOrder() error {
 	case "big":
 		z.swap = true
 	default:
-		return &FormatError{Record: name, Msg: fmt.Sprintf("byteorder %q is neither little nor big", b)}
+		return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("byteorder %q is neither little nor big", b)}
 	}
 	return nil
 }
@@ -195,16 +195,16 @@ func (z *zipReader) readByteOrder() error {
 func (z *zipReader) read(name string, limit int64) ([]byte, error) {
 	e := z.byName[name]
 	if e.UncompressedSize64 > uint64(limit) {
-		return nil, &FormatError{Record: name, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize64, limit)}
+		return nil, &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize64, limit)}
 	}
 	rc, err := e.Open()
 	if err != nil {
-		return nil, &FormatError{Record: name, Msg: err.Error()}
+		return nil, &FormatError{Record: name, Offset: -1, Msg: err.Error()}
 	}
 	defer rc.Close()
 	buf := make([]byte, e.UncompressedSize64)
 	if _, err := io.ReadFull(rc, buf); err != nil {
-		return nil, &FormatError{Record: name, Msg: "reading record: " + err.Error()}
+		return nil, &FormatError{Record: name, Offset: -1, Msg: "reading record: " + err.Error()}
 	}
 	// Reading to EOF makes archive/zip verify the CRC-32.
 	var one [1]byte
@@ -212,7 +212,7 @@ func (z *zipReader) read(name string, limit int64) ([]byte, error) {
 		if err == nil || err == io.EOF {
 			err = errors.New("record is longer than its directory entry says")
 		}
-		return nil, &FormatError{Record: name, Msg: err.Error()}
+		return nil, &FormatError{Record: name, Offset: -1, Msg: err.Error()}
 	}
 	return buf, nil
 }
