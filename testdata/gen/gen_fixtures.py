@@ -171,6 +171,7 @@ def describe_obj(obj):
             single(r, "string_to_param", [k], v)
         else:
             r["kind"] = "multi"
+            r["model"] = "unknown"
             r["keys"] = list(params.keys())
             dts = {E.dtype_name(v) for v in params.values()}
             if len(dts) == 1:
@@ -204,6 +205,7 @@ def describe_obj(obj):
             r["layout"] = "other"
         if v.dim() == 0:
             r["layout"] = "other"
+            r["model"] = "unknown"
             r["kind"] = "error"
             r["keys"] = [k]
             r["dtype"] = E.dtype_name(v)
