@@ -40,7 +40,7 @@ POSIX_SYSTEM = b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02R
 PWN = "touch /tmp/embtool-pwned"
 
 
-def vec_bytes(n=2, seed=7):
+def vec_bytes(n=1, seed=7):
     g = torch.Generator()
     g.manual_seed(seed)
     return E.le_bytes(torch.randn(n, 768, generator=g) * 0.0137)
@@ -125,6 +125,7 @@ DEFANGED = call("builtins", "str", "x")
 
 
 def a1111_zip(name_value, prefix="archive", **kw):
+    kw.setdefault("shape", (1, 768))
     return E.torch_zip(E.a1111_pickle(name_value=name_value, **kw), [("0", DATA0)], prefix=prefix)
 
 
@@ -132,7 +133,7 @@ def check_twin(build):
     """Load (in memory) the defanged twin of a gadget file: proves the rest is a valid file."""
     data = build(DEFANGED)
     obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-    assert obj["name"] == "x" and obj["string_to_param"]["*"].shape == (2, 768), obj
+    assert obj["name"] == "x" and obj["string_to_param"]["*"].shape == (1, 768), obj
 
 
 def parses(data):
@@ -145,7 +146,7 @@ def parses(data):
 def gadget_file(fname, gadget, reason, attack, reason_any=None, verdict="unsafe"):
     check_twin(lambda g: a1111_zip(g))
     data = a1111_zip(gadget)
-    parses(E.a1111_pickle(name_value=gadget))
+    parses(E.a1111_pickle(name_value=gadget, shape=(1, 768)))
     add(fname, data, verdict, reason, "zip", attack, reason_any)
 
 
@@ -215,7 +216,7 @@ def main():
     class _Exec:
         def __reduce__(self):
             return (exec, ("import os; os.system('%s')" % PWN,))
-    vec = torch.frombuffer(bytearray(DATA0), dtype=torch.float32).reshape(2, 768).clone()
+    vec = torch.frombuffer(bytearray(DATA0), dtype=torch.float32).reshape(1, 768).clone()
     buf = io.BytesIO()
     torch.save({"string_to_token": {"*": 265}, "string_to_param": {"*": vec}, "name": "bad-hands-5",
                 "step": 1364, "sd_checkpoint": "7ab762a7", "sd_checkpoint_name": _Exec()}, buf)
@@ -329,10 +330,10 @@ def main():
         memo()
         body.short_str("cpu")
         memo()
-        body.int(1536).tuple()
+        body.int(768).tuple()
         memo()
         body.binpersid()
-        body.int(0).int(2).int(768).tuple2().int(768).int(1).tuple2().false()
+        body.int(0).int(1).int(768).tuple2().int(768).int(1).tuple2().false()
         sg("collections", "OrderedDict")
         body.empty_tuple().reduce()
         memo()
@@ -378,23 +379,23 @@ def main():
         ["SETITEM", "setitem", "list"])
 
     def setitem_tensor(p):
-        p.tensor("0", [2, 768])
+        p.tensor("0", [1, 768])
         p.int(10 ** 6).float(1.0).setitem()
     add("setitem_on_tensor.pt", a1111_zip(setitem_tensor), "error", "SETITEM", "zip",
         "SETITEM on a tensor: tensor[1000000] = 1.0, an out-of-bounds write in a real unpickler "
         "(CVE-2026-24747, first half)", ["SETITEM", "setitem", "tensor"])
 
     add("storage_too_small.pt",
-        E.torch_zip(E.a1111_pickle(shape=(8, 768), numel=1536), [("0", DATA0)]), "error", "storage", "zip",
-        "tensor view [8,768] over a storage of 1536 elements (record 6144 bytes): reads past the storage",
+        E.torch_zip(E.a1111_pickle(shape=(8, 768), numel=768), [("0", DATA0)]), "error", "storage", "zip",
+        "tensor view [8,768] over a storage of 768 elements (record 3072 bytes): reads past the storage",
         ["storage", "bounds", "holds", "exceed"])
     add("storage_size_mismatch.pt",
-        E.torch_zip(E.a1111_pickle(shape=(2, 768), numel=1536), [("0", DATA0[:4096])]), "error", "bytes", "zip",
-        "storage record data/0 holds 4096 bytes but the pickle claims 1536 float32 elements (6144 bytes): "
-        "CVE-2026-24747, second half", ["bytes", "size", "data/0", "6144"])
+        E.torch_zip(E.a1111_pickle(shape=(1, 768), numel=768), [("0", DATA0[:2048])]), "error", "bytes", "zip",
+        "storage record data/0 holds 2048 bytes but the pickle claims 768 float32 elements (3072 bytes): "
+        "CVE-2026-24747, second half", ["bytes", "size", "data/0", "3072"])
 
     # 7. zip-level tricks ----------------------------------------------------------------------
-    good_pkl = E.a1111_pickle()
+    good_pkl = E.a1111_pickle(shape=(1, 768))
     add("extra_pkl.pt",
         E.torch_zip(good_pkl, [("0", DATA0)], extra_entries=[("archive/extra.pkl", POSIX_SYSTEM)]),
         "error", "extra.pkl", "zip",
@@ -422,7 +423,7 @@ def main():
     key = "94557139474528"
 
     def legacy(g):
-        return E.legacy_file(E.a1111_pickle(name_value=g, key=key, legacy=True), [(key, 1536, DATA0)])
+        return E.legacy_file(E.a1111_pickle(name_value=g, key=key, legacy=True, shape=(1, 768)), [(key, 768, DATA0)])
     twin = legacy(DEFANGED)
     obj_ = torch.load(io.BytesIO(twin), map_location="cpu", weights_only=False)
     assert obj_["name"] == "x" and torch.equal(obj_["string_to_param"]["*"], vec)
