@@ -90,9 +90,9 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "embtool: warning: %s\n", w)
 	}
-	if format == embedding.FormatSafetensors {
-		target.Metadata = merged.Metadata
-	}
+	// The recipe travels as target metadata: safetensors __metadata__, or
+	// the A1111 .pt's __metadata__ dict; other layouts warn that it is lost.
+	target.Metadata = merged.Metadata
 	merged.Metadata = nil
 	return writeEmbedding(merged, target, format, *out, wf.force, stdout, stderr)
 }

@@ -3,6 +3,7 @@ package embedding
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/embtool/embtool/internal/testcorpus"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,9 +33,10 @@ type expectedLine struct {
 
 func readExpected(t *testing.T, path string) []expectedLine {
 	t.Helper()
+	testcorpus.Dir(t)
 	f, err := os.Open(path)
 	if err != nil {
-		t.Skipf("skipping: the real corpus is not beside this checkout (%v); CI has it at ../shared", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	var out []expectedLine

@@ -243,6 +243,9 @@ func detectA1111(e *Embedding, o *object, stp any) (*Embedding, error) {
 	e.Step = optInt(o, "step")
 	e.SDCheckpoint = optString(o, "sd_checkpoint")
 	e.SDCheckpointName = optString(o, "sd_checkpoint_name")
+	if m, ok := o.get(MetaKeyPT); ok {
+		e.Metadata = stringMap(m)
+	}
 	ts := params.tensors()
 	if len(ts) == 0 {
 		return nil, fmt.Errorf("%w: string_to_param holds no tensors", ErrNotEmbedding)
@@ -344,6 +347,22 @@ func multiTermReason(keys []string, ts []Named) string {
 		return "embedding file has multiple terms in it (emb, emb2): an SDXL pair under non-standard names; A1111 refuses it (rename to clip_l/clip_g)"
 	}
 	return fmt.Sprintf("embedding file has multiple terms in it (%s): A1111 refuses it", strings.Join(names, ", "))
+}
+
+// stringMap reads embtool's "__metadata__" dict of a .pt; entries that
+// are not strings are dropped.
+func stringMap(v any) map[string]string {
+	o, ok := v.(*object)
+	if !ok {
+		return nil
+	}
+	m := map[string]string{}
+	for i, k := range o.keys {
+		if s, ok := o.vals[i].(string); ok {
+			m[k] = s
+		}
+	}
+	return m
 }
 
 func optString(o *object, key string) *string {

@@ -58,7 +58,7 @@ func Save(path string, p *Planned, format string, force bool) error {
 	if err != nil {
 		return fmt.Errorf("reading back what was written: %w", err)
 	}
-	if err := p.Verify(back); err != nil {
+	if err := p.Verify(back, format); err != nil {
 		return fmt.Errorf("read-back check failed: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -89,7 +89,7 @@ func syncDir(dir string) {
 
 // Verify checks that e, read back from a written file, holds exactly what
 // p meant: the same layout, tensors bit for bit, and the same fields.
-func (p *Planned) Verify(e *Embedding) error {
+func (p *Planned) Verify(e *Embedding, format string) error {
 	if e.Layout != p.Layout {
 		return fmt.Errorf("layout %s, meant %s", e.Layout, p.Layout)
 	}
@@ -103,7 +103,7 @@ func (p *Planned) Verify(e *Embedding) error {
 			return fmt.Errorf("tensor %q (%s %v) differs from %q (%s %v)", got.Key, got.Tensor.DType, got.Tensor.Shape, want.Key, want.Tensor.DType, want.Tensor.Shape)
 		}
 	}
-	if p.Layout == LayoutA1111 || p.Metadata != nil {
+	if p.Layout == LayoutA1111 || format == FormatSafetensors {
 		if p.Name != "" && deref(e.StoredName) != p.Name {
 			return fmt.Errorf("name %q, meant %q", deref(e.StoredName), p.Name)
 		}
@@ -111,7 +111,7 @@ func (p *Planned) Verify(e *Embedding) error {
 			return fmt.Errorf("step or checkpoint fields differ")
 		}
 	}
-	if p.Metadata != nil && !(len(e.Metadata) == 0 && len(p.Metadata) == 0) && !reflect.DeepEqual(e.Metadata, p.Metadata) {
+	if !(len(e.Metadata) == 0 && len(p.Metadata) == 0) && !reflect.DeepEqual(e.Metadata, p.Metadata) {
 		return fmt.Errorf("metadata %v, meant %v", e.Metadata, p.Metadata)
 	}
 	return nil

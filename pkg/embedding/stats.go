@@ -85,7 +85,7 @@ func valueWarnings(v Named) []string {
 		}
 	}
 	if len(zero) > 0 {
-		out = append(out, fmt.Sprintf("%s: all-zero vectors %s", v.Key, strings.Join(zero, ", ")))
+		out = append(out, fmt.Sprintf("%s: all-zero vectors %s", v.Key, listSome(zero, 8)))
 	}
 	// Identical rows, bit for bit: each repeat names the first row it equals.
 	seen := map[string]int{}
@@ -99,7 +99,7 @@ func valueWarnings(v Named) []string {
 		seen[k] = i
 	}
 	if len(dups) > 0 {
-		out = append(out, fmt.Sprintf("%s: identical vectors %s", v.Key, strings.Join(dups, ", ")))
+		out = append(out, fmt.Sprintf("%s: identical vectors %s", v.Key, listSome(dups, 8)))
 	}
 	return out
 }
@@ -127,4 +127,12 @@ func (e *Embedding) Checksum() (string, bool) {
 		r = ((r * 281) ^ (iv * 997)) & 0xFFFFFFFF
 	}
 	return fmt.Sprintf("%04x", r&0xffff), true
+}
+
+// listSome joins the first n items and says how many more there are.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }

@@ -63,7 +63,9 @@ type Planned struct {
 	Step     *int64
 	Ckpt     *string
 	CkptName *string
-	Metadata map[string]string // safetensors only
+	// Metadata goes into safetensors __metadata__, or an A1111 .pt's
+	// "__metadata__" dict; nil for layouts that cannot carry it.
+	Metadata map[string]string
 	Warnings []string
 }
 
@@ -161,17 +163,26 @@ func checkLayout(layout Layout, format string, sdxl bool) error {
 	return nil
 }
 
-// noteLosses warns about every field the target cannot carry.
+// noteLosses decides where every field goes and warns about those the
+// target cannot carry. Metadata (a safetensors __metadata__, a merge
+// recipe) goes into .safetensors, and into an A1111 .pt as an extra
+// "__metadata__" dict of strings, which every loader ignores.
 func (p *Planned) noteLosses(e *Embedding, t Target) {
 	lost := func(what string) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s is not kept: the %s layout in .%s has no place for it", what, p.Layout, t.Format))
 	}
+	extra := map[string]string{}
+	for k, v := range e.Metadata {
+		if !isNativeKey(k) {
+			extra[k] = v
+		}
+	}
+	for k, v := range t.Metadata {
+		extra[k] = v
+	}
 	switch {
 	case t.Format == FormatSafetensors:
-		p.Metadata = map[string]string{}
-		for k, v := range e.Metadata {
-			p.Metadata[k] = v
-		}
+		p.Metadata = extra
 		setMeta := func(k string, v *string) {
 			if v != nil {
 				p.Metadata[k] = *v
@@ -188,39 +199,35 @@ func (p *Planned) noteLosses(e *Embedding, t Target) {
 		if p.Layout == LayoutDiffusers {
 			p.Metadata["format"] = "pt"
 		}
-		for k, v := range t.Metadata {
-			p.Metadata[k] = v
-		}
 		return
 	case p.Layout == LayoutA1111:
-		// name, step and checkpoint fields all have a place.
-	default:
-		if e.StoredName != nil && *e.StoredName != p.Name {
-			lost(fmt.Sprintf("the stored name %q", *e.StoredName))
-		}
-		if p.Step != nil {
-			lost("step")
-		}
-		if p.Ckpt != nil || p.CkptName != nil {
-			lost("the training checkpoint")
-		}
-		p.Step, p.Ckpt, p.CkptName = nil, nil, nil
+		// name, step and checkpoint have their own fields.
+		p.Metadata = extra
+		return
 	}
-	if len(e.Metadata) > 0 || len(t.Metadata) > 0 {
-		var keys []string
-		for k := range e.Metadata {
-			if k != MetaName && k != MetaStep && k != MetaCheckpoint && k != MetaCheckpointName {
-				keys = append(keys, k)
-			}
-		}
-		for k := range t.Metadata {
+	if e.StoredName != nil && *e.StoredName != p.Name {
+		lost(fmt.Sprintf("the stored name %q", *e.StoredName))
+	}
+	if p.Step != nil {
+		lost("step")
+	}
+	if p.Ckpt != nil || p.CkptName != nil {
+		lost("the training checkpoint")
+	}
+	p.Step, p.Ckpt, p.CkptName = nil, nil, nil
+	if len(extra) > 0 {
+		keys := make([]string, 0, len(extra))
+		for k := range extra {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if len(keys) > 0 {
-			lost("safetensors metadata " + strings.Join(keys, ", "))
-		}
+		lost("metadata " + strings.Join(keys, ", "))
 	}
+}
+
+// isNativeKey: metadata keys that are A1111 fields of their own in a .pt.
+func isNativeKey(k string) bool {
+	return k == MetaName || k == MetaStep || k == MetaCheckpoint || k == MetaCheckpointName
 }
 
 // Write encodes the plan into w in format.
@@ -249,12 +256,32 @@ func (p *Planned) Write(w io.Writer, format string, prefix string) error {
 		root.Set("step", optAny(p.Step))
 		root.Set("sd_checkpoint", optAny(p.Ckpt))
 		root.Set("sd_checkpoint_name", optAny(p.CkptName))
+		if len(p.Metadata) > 0 {
+			root.Set(MetaKeyPT, stringDict(p.Metadata))
+		}
 	default:
 		for _, t := range p.Tensors {
 			root.Set(t.Key, t.Tensor)
 		}
 	}
 	return torchpt.WriteZip(w, prefix, root)
+}
+
+// MetaKeyPT is the key of the metadata dict in an A1111 .pt written by embtool.
+const MetaKeyPT = "__metadata__"
+
+// stringDict is a plain dict of m's entries in key order (deterministic output).
+func stringDict(m map[string]string) *torchpt.Dict {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	d := torchpt.NewDict()
+	for _, k := range keys {
+		d.Set(k, m[k])
+	}
+	return d
 }
 
 func optAny[T any](p *T) any {

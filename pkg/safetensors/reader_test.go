@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/embtool/embtool/internal/testcorpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,12 +19,11 @@ import (
 // package's directory.
 const corpusDir = "../../../shared/corpus/real"
 
-// needCorpus skips the test when the shared corpus is not checked out.
+// needCorpus skips the test when the shared corpus is not checked out
+// (fails instead in CI, see testcorpus.RequireEnv).
 func needCorpus(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(corpusDir, "expected.json")); err != nil {
-		t.Skipf("shared corpus not available at %s (%v); these tests need the real embedding files", corpusDir, err)
-	}
+	testcorpus.Dir(t)
 }
 
 // file builds a safetensors file from a header string and data bytes.

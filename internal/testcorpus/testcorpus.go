@@ -1,0 +1,53 @@
+// Package testcorpus finds the real-embedding corpus (../shared/corpus/real
+// beside the checkout) for tests.
+package testcorpus
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RequireEnv names the variable that turns a missing corpus from a skip
+// into a failure; .ci/run sets it so CI cannot pass without the corpus.
+const RequireEnv = "EMBTOOL_REQUIRE_CORPUS"
+
+// Dir returns the corpus folder. When it is absent the test is skipped
+// with a clear message, or fails when RequireEnv is set.
+func Dir(t testing.TB) string {
+	t.Helper()
+	dir, err := find()
+	if err == nil {
+		return dir
+	}
+	msg := "the real corpus ../shared/corpus/real is not beside this checkout: " + err.Error()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatal(msg)
+	}
+	t.Skip("skipping: " + msg)
+	return ""
+}
+
+// find walks up from the working directory to the module root (go.mod)
+// and looks for ../shared/corpus/real beside it.
+func find() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
+	corpus := filepath.Join(filepath.Dir(dir), "shared", "corpus", "real")
+	if _, err := os.Stat(filepath.Join(corpus, "expected.json")); err != nil {
+		return "", err
+	}
+	return corpus, nil
+}
