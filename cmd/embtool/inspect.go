@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -27,20 +28,19 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
 	status := exitOK
-	var reports []report
-	for _, in := range expandPaths(fs.Args()) {
-		r := report{Path: in.path, Warnings: []string{}, Tensors: []tensorReport{}}
+	reports := forEach(expandPaths(fs.Args()), stderr, func(in input) report {
 		if in.err != nil {
-			r.Error = in.err.Error()
-		} else {
-			r = inspectFile(in.path, opts)
+			return report{Path: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
 		}
+		return inspectFile(in.path, opts)
+	})
+	for _, r := range reports {
 		if !r.OK {
 			status = exitFailed
 			fmt.Fprintf(stderr, "embtool: %s: %s\n", r.Path, r.Error)
 		}
-		reports = append(reports, r)
 	}
+	defer writeInspectSummary(stderr, reports)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
@@ -163,4 +163,50 @@ func checkpoint(r report) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// writeInspectSummary ends a run over several files with counts by layout
+// and model, and the failures.
+func writeInspectSummary(w io.Writer, reports []report) {
+	if len(reports) < 2 {
+		return
+	}
+	layouts, models := map[string]int{}, map[string]int{}
+	failed, unsafe := 0, 0
+	for _, r := range reports {
+		if len(r.Unsafe) > 0 {
+			unsafe++
+		}
+		if !r.OK {
+			failed++
+		}
+		if r.Container != "" && r.OK {
+			layouts[r.Layout]++
+			models[r.Model]++
+		}
+	}
+	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s), %d failed, %d unsafe\n",
+		len(reports), len(reports)-failed, counts(layouts), counts(models), failed, unsafe)
+}
+
+// counts formats a tally as "a1111 3, kohya 2", largest first.
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }

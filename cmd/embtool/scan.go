@@ -39,8 +39,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	status := exitOK
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	for _, in := range expandPaths(fs.Args()) {
-		r := scanPath(in)
+	reports := forEach(expandPaths(fs.Args()), stderr, scanPath)
+	verdicts := map[string]int{}
+	for _, r := range reports {
+		verdicts[r.Verdict]++
 		if r.Verdict != torchpt.VerdictSafe {
 			status = exitFailed
 		}
@@ -55,6 +57,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		if r.Error != "" {
 			fmt.Fprintf(stdout, "        ! %s\n", r.Error)
 		}
+	}
+	if len(reports) > 1 {
+		fmt.Fprintf(stderr, "embtool: %d files: %s\n", len(reports), counts(verdicts))
 	}
 	return status
 }

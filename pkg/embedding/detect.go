@@ -301,6 +301,10 @@ func setVectors(e *Embedding, vecs []Named) (*Embedding, error) {
 		if !v.Tensor.DType.IsFloat() {
 			return nil, fmt.Errorf("tensor %q has dtype %s; embedding vectors are floats", v.Key, v.Tensor.DType)
 		}
+		if len(v.Tensor.Shape) == 0 || v.Tensor.NumElements() == 0 {
+			e.All = vecs
+			return refuse(e, fmt.Sprintf("tensor %q has shape %v: no vectors (A1111 fails on it)", v.Key, v.Tensor.Shape)), nil
+		}
 	}
 	e.Vectors = vecs
 	n, w := vecs[0].Tensor.Rows()

@@ -3,12 +3,10 @@ package embedding
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 
 	"github.com/embtool/embtool/pkg/pngembed"
@@ -66,11 +64,11 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 // or "" when it is none embtool reads.
 func Container(head []byte, size int64) string {
 	switch {
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PYTORCH1")):
 		return ContainerTorchZip
 	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
 		return ContainerPNG
-	case isSafetensors(head, size):
+	case isSafetensors(head):
 		// Checked before the pickle test: a header length of 128–255
 		// bytes makes the first byte 0x80, the pickle PROTO opcode.
 		return ContainerSafetensors
@@ -80,15 +78,11 @@ func Container(head []byte, size int64) string {
 	return ""
 }
 
-// isSafetensors: a little-endian u64 header length that fits the file,
-// then a JSON object (leading whitespace tolerated, formats.md §4).
-func isSafetensors(head []byte, size int64) bool {
-	if len(head) < 9 {
-		return false
-	}
-	n := binary.LittleEndian.Uint64(head)
-	return n <= safetensors.MaxHeaderSize && n <= math.MaxInt64-8 && int64(n)+8 <= size &&
-		bytes.HasPrefix(bytes.TrimLeft(head[8:], " \t\n\r"), []byte("{"))
+// isSafetensors: eight bytes of header length, then a JSON object
+// (leading whitespace tolerated, formats.md §4). The length is not judged
+// here: a lying one is the safetensors reader's to report precisely.
+func isSafetensors(head []byte) bool {
+	return len(head) >= 9 && bytes.HasPrefix(bytes.TrimLeft(head[8:], " \t\n\r"), []byte("{"))
 }
 
 // Decode reads an embedding of any container from r.
@@ -128,5 +122,5 @@ func Decode(r io.ReaderAt, size int64, opts Options) (*Embedding, error) {
 	if bytes.HasPrefix(head, []byte("\xff\xd8\xff")) {
 		return nil, fmt.Errorf("%w: the file is a JPEG image", ErrNotEmbedding)
 	}
-	return nil, fmt.Errorf("unknown format: not torch, safetensors or PNG (starts with % x)", head)
+	return nil, fmt.Errorf("unknown format: not torch, safetensors or PNG (starts with % x)", head[:min(len(head), 16)])
 }
