@@ -24,13 +24,16 @@ import (
 // remaining len%8 elements are then added in index order.
 //
 // The Go specification lets an implementation fuse x*y + z into one fused
-// multiply-add with a single rounding (the compiler does so on arm64,
-// ppc64le, s390x and riscv64, never on amd64 unless math.FMA is written).
-// That would make results differ between machines, so every product that
-// is added to something is wrapped in an explicit conversion to its own
-// type, such as float32(a*x[i]) or float64(v*v): the specification says an
-// explicit conversion rounds to the target type's precision and so
-// prevents the fusion.
+// multiply-add with a single rounding. The gc compiler does so on arm64,
+// ppc64le, s390x and riscv64, and on amd64 too when built with
+// GOAMD64=v3 or later (checked with Go 1.26: "s += v*v" becomes
+// VFMADD231SD). That would make results differ between machines, so every
+// product that is added to something is wrapped in an explicit conversion
+// to its own type, such as float32(a*x[i]) or float64(v*v): the
+// specification says an explicit conversion rounds to the target type's
+// precision and so prevents the fusion. (For Dot and SumSquares the
+// float64 product of two float32 values is exact, so fusion could not
+// change them; the conversions are there for uniformity.)
 
 // checkLen panics, before a kernel touches any element, when the two
 // operands of a kernel have different lengths.

@@ -145,6 +145,25 @@ func TestAxpyNoFusion(t *testing.T) {
 	}
 }
 
+// TestSumSquares64NoFusion checks a case where fusing s += v*v into one
+// multiply-add changes the float64 result: 4 + (1+2^-52)^2 is 5 + 2^-51 +
+// 2^-104; with the square rounded first the sum is the tie 5 + 2^-51,
+// which rounds to even (5), but fused the 2^-104 breaks the tie upward.
+func TestSumSquares64NoFusion(t *testing.T) {
+	v := 1 + 0x1p-52
+	for _, x := range [][]float64{
+		{2, v}, // tail only
+		{2, 0, 0, 0, 0, 0, 0, 0, v, 0, 0, 0, 0, 0, 0, 0}, // one accumulator
+	} {
+		if got := SumSquares64(x); got != 5 {
+			t.Errorf("SumSquares64(%v) = %v (%#x), want 5: the square was fused into the add", x, got, math.Float64bits(got))
+		}
+		if got := sumSquares64Generic(x); got != 5 {
+			t.Errorf("sumSquares64Generic(%v) = %v, want 5", x, got)
+		}
+	}
+}
+
 func TestLengthMismatchPanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"Axpy": func() { Axpy(1, make([]float32, 9), make([]float32, 8)) },
