@@ -58,6 +58,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	var wf writeFlags
 	wf.register(fs)
 	allowUnsafe := fs.Bool("allow-unsafe", false, "extract the tensors of a pickle that names disallowed globals (nothing is executed)")
+	tensors := fs.Bool("tensors", false, "convert every tensor as a plain dict (automatic for checkpoints and other non-embeddings)")
 	if done, st := parseFlags(fs, convertSynopsis, args, stdout, stderr); done {
 		return st
 	}
@@ -72,13 +73,25 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if samePath(in, out) {
 		return usageError(stderr, convertSynopsis, "%s is both input and output", in)
 	}
-	e, _, err := embedding.ReadFile(in, embedding.Options{AllowUnsafe: *allowUnsafe})
+	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
+	if *tensors || isCheckpoint(in) {
+		return convertTensorDict(in, out, format, target, opts, wf.force, stdout, stderr)
+	}
+	e, _, err := embedding.ReadFile(in, opts)
+	if errors.Is(err, embedding.ErrNotEmbedding) {
+		fmt.Fprintf(stderr, "embtool: %s: %v; converting its tensors as a plain dict\n", in, err)
+		return convertTensorDict(in, out, format, target, opts, wf.force, stdout, stderr)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
 		var ue *torchpt.UnsafeError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "embtool: nothing written; --allow-unsafe extracts the tensors anyway (nothing is ever executed)\n")
 		}
+		return exitFailed
+	}
+	if e.Refusal != "" {
+		fmt.Fprintf(stderr, "embtool: %s: cannot convert: %s\nembtool: to convert every tensor as a plain dict, pass --tensors\n", in, e.Refusal)
 		return exitFailed
 	}
 	for _, u := range e.Unsafe {
@@ -115,4 +128,47 @@ func samePath(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// checkpointSize: inputs this large are whole models, never embeddings
+// (the largest embeddings are a few hundred KB), so they are streamed.
+const checkpointSize = 64 << 20
+
+// isCheckpoint tells a model checkpoint from an embedding by extension
+// (.ckpt, .pth) or size.
+func isCheckpoint(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".ckpt", ".pth":
+		return true
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.Size() > checkpointSize
+}
+
+// convertTensorDict converts every tensor of in, one at a time: whole
+// checkpoints of any size, or files that are not embeddings.
+func convertTensorDict(in, out, format string, target embedding.Target, opts embedding.Options, force bool, stdout, stderr io.Writer) int {
+	if target.Layout != "" || target.Name != "" {
+		fmt.Fprintf(stderr, "embtool: %s: --layout and --name apply to embeddings, not to a plain tensor dict\n", in)
+		return exitUsage
+	}
+	d, err := embedding.OpenTensorDict(in, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
+		return exitFailed
+	}
+	defer d.Close()
+	if len(d.Keys) == 0 {
+		fmt.Fprintf(stderr, "embtool: %s: no tensors to convert\n", in)
+		return exitFailed
+	}
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", in, w)
+	}
+	if err := embedding.SaveTensorDict(out, d, format, target.DType, force); err != nil {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d tensors\n", out, len(d.Keys))
+	return exitOK
 }

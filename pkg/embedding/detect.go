@@ -350,7 +350,7 @@ func multiTermReason(keys []string, ts []Named) string {
 	if len(names) == 2 && names[0] == "emb" && names[1] == "emb2" {
 		return "embedding file has multiple terms in it (emb, emb2): an SDXL pair under non-standard names; A1111 refuses it (rename to clip_l/clip_g)"
 	}
-	return fmt.Sprintf("embedding file has multiple terms in it (%s): A1111 refuses it", strings.Join(names, ", "))
+	return fmt.Sprintf("embedding file has multiple terms in it (%s): A1111 refuses it", listSome(names, 8))
 }
 
 // stringMap reads embtool's "__metadata__" dict of a .pt; entries that

@@ -2,12 +2,10 @@ package embedding
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 )
@@ -23,50 +21,15 @@ var ErrExists = errors.New("already exists (use --force to overwrite)")
 // path: it writes a temporary file in the same folder, syncs it, reads it
 // back and compares it with p, and only then renames it over path.
 func Save(path string, p *Planned, format string, force bool) error {
-	if _, err := os.Lstat(path); err == nil && !force {
-		return fmt.Errorf("%s: %w", path, ErrExists)
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := filepath.Join(dir, TempPrefix+hex.EncodeToString(rnd[:])+"-"+base)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
+	write := func(w io.Writer, prefix string) error { return p.Write(w, format, prefix) }
+	verify := func(tmp string) error {
+		back, _, err := ReadFile(tmp, Options{})
+		if err != nil {
+			return fmt.Errorf("reading back what was written: %w", err)
 		}
-	}()
-	prefix := strings.TrimSuffix(base, filepath.Ext(base))
-	if err := p.Write(f, format, archivePrefix(prefix)); err != nil {
-		return err
+		return p.Verify(back, format)
 	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	back, _, err := ReadFile(tmp, Options{})
-	if err != nil {
-		return fmt.Errorf("reading back what was written: %w", err)
-	}
-	if err := p.Verify(back, format); err != nil {
-		return fmt.Errorf("read-back check failed: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	syncDir(dir)
-	return nil
+	return atomicWrite(path, force, write, verify)
 }
 
 // archivePrefix is the zip folder name: torch.save uses the file stem. A

@@ -152,6 +152,23 @@ func (e *Entry) Load() (*tensor.Tensor, error) {
 	return &tensor.Tensor{DType: e.DType, Shape: slices.Clone(e.Shape), Data: data}, nil
 }
 
+// StreamTo copies the tensor's bytes to w through a small buffer; it
+// implements tensor.Streamer, so converting a large file never holds a
+// whole tensor in memory.
+func (e *Entry) StreamTo(w io.Writer) (int64, error) {
+	if e.f == nil {
+		return 0, fmt.Errorf("safetensors: tensor %q: entry does not belong to an opened file", e.Name)
+	}
+	n, err := io.Copy(w, e.Reader())
+	if err == nil && n != e.End-e.Begin {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return n, e.f.readErr(fmt.Sprintf("tensor %q: reading bytes %d to %d", e.Name, e.Begin, e.End), err)
+	}
+	return n, nil
+}
+
 // prefix is "path: " when the path is known.
 func (f *File) prefix() string {
 	if f.path == "" {

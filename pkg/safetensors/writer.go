@@ -46,8 +46,8 @@ type planned struct {
 // {} when it is empty), padded with spaces so that the data starts at a
 // multiple of 8.
 //
-// The header is built from each Source's Meta; the Sources are then loaded
-// one at a time, checked against their Meta (ErrMismatch) and written, so
+// The header is built from each Source's Meta; the Sources are then
+// streamed (tensor.Streamer) or loaded one at a time, checked against their Meta (ErrMismatch) and written, so
 // only one tensor is held in memory. If an error occurs after writing has
 // begun, w holds a partial file: write to a temporary file and discard it on
 // error.
@@ -64,6 +64,16 @@ func Write(w io.Writer, tensors []Named, metadata map[string]string) error {
 	}
 	for i := range plan {
 		p := &plan[i]
+		if st, ok := p.src.(tensor.Streamer); ok {
+			n, err := st.StreamTo(w)
+			if err != nil {
+				return fmt.Errorf("safetensors: tensor %q: %w", p.name, err)
+			}
+			if n != p.end-p.begin {
+				return fmt.Errorf("safetensors: %w: tensor %q: streamed %d bytes, Meta promised %d", ErrMismatch, p.name, n, p.end-p.begin)
+			}
+			continue
+		}
 		t, err := p.src.Load()
 		if err != nil {
 			return fmt.Errorf("safetensors: tensor %q: loading: %w", p.name, err)

@@ -17,6 +17,7 @@ const (
 	kOrderedDict
 	kSet
 	kParameterDict
+	kInert              // data-only checkpoint extras, decoded as Opaque values
 	kStorage            // a storage class in the dtype table
 	kUnsupportedStorage // a real torch storage class embtool does not read
 )
@@ -31,6 +32,20 @@ var allowedGlobals = map[string]globalKind{
 	"collections.OrderedDict":                    kOrderedDict,
 	"builtins.set":                               kSet,
 	"torch.nn.modules.container.ParameterDict":   kParameterDict,
+
+	// Checkpoints (.ckpt) name a few data-only globals outside the tensors:
+	// numpy scalars (global_step), pytorch_lightning callback state.
+	// A1111's safe.py allows exactly these; embtool keeps them as inert
+	// Opaque values and never calls anything.
+	"numpy.core.multiarray.scalar":                                 kInert,
+	"numpy.core.multiarray._reconstruct":                           kInert,
+	"numpy._core.multiarray.scalar":                                kInert,
+	"numpy._core.multiarray._reconstruct":                          kInert,
+	"numpy.dtype":                                                  kInert,
+	"numpy.ndarray":                                                kInert,
+	"_codecs.encode":                                               kInert,
+	"pytorch_lightning.callbacks.model_checkpoint":                 kInert,
+	"pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint": kInert,
 }
 
 // storageDTypes maps torch's legacy typed storage classes to dtypes

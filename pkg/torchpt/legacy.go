@@ -105,6 +105,7 @@ func (lr *legacyReader) placeStorages(r io.ReaderAt, keys List, pos int64) error
 		if nbytes > lr.size-start {
 			return &FormatError{Offset: start, Msg: fmt.Sprintf("storage %q of %d bytes runs past the end of the file", key, nbytes)}
 		}
+		st.at, st.base = r, start
 		st.load = func() ([]byte, error) {
 			d := make([]byte, nbytes)
 			_, err := r.ReadAt(d, start)

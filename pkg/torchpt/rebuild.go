@@ -3,6 +3,8 @@ package torchpt
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"math/bits"
 
 	"github.com/embtool/embtool/pkg/tensor"
@@ -170,8 +172,52 @@ func (s *Storage) bytes() ([]byte, error) {
 	if want := s.NumElem * s.DType.Size(); len(d) != want {
 		return nil, &FormatError{Record: s.Key, Offset: -1, Msg: fmt.Sprintf("storage holds %d bytes, %d elements of %s need %d", len(d), s.NumElem, s.DType, want)}
 	}
-	s.data = d
+	if len(d) <= maxCachedStorage {
+		s.data = d
+	}
 	return d, nil
+}
+
+// maxCachedStorage: storages up to this size are kept after the first
+// read, since several views may share one; larger ones (whole checkpoint
+// weights) are read again instead, so memory does not grow with the file.
+const maxCachedStorage = 16 << 20
+
+// StreamTo writes the view's dense bytes to w. A contiguous view of a
+// storage that lies in the file as is (stored zip record, legacy file) is
+// copied through a small buffer, and a whole-record copy is checked
+// against the zip CRC-32; anything else is materialised with Load. It
+// implements tensor.Streamer.
+func (t *Tensor) StreamTo(w io.Writer) (int64, error) {
+	s := t.Storage
+	if s.at == nil || s.data != nil || !t.Contiguous() {
+		tt, err := t.Load()
+		if err != nil {
+			return 0, err
+		}
+		n, err := w.Write(tt.Data)
+		return int64(n), err
+	}
+	es := int64(s.DType.Size())
+	size := int64(t.NumElements()) * es
+	src := io.NewSectionReader(s.at, s.base+int64(t.Offset)*es, size)
+	whole := t.Offset == 0 && t.NumElements() == s.NumElem && s.hasCRC
+	h := crc32.NewIEEE()
+	dst := w
+	if whole {
+		dst = io.MultiWriter(w, h)
+	}
+	n, err := io.CopyBuffer(dst, src, make([]byte, 1<<20))
+	if err == nil && n != size {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return n, &FormatError{Record: s.Key, Offset: -1, Msg: "reading storage: " + err.Error()}
+	}
+	if whole && h.Sum32() != s.crc {
+		return n, &FormatError{Record: s.Key, Offset: -1, Msg: fmt.Sprintf("CRC-32 %08x, the zip directory says %08x", h.Sum32(), s.crc)}
+	}
+	return n, nil
 }
 
 // byteswap reverses each element of size es in place: storages saved on a

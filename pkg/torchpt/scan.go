@@ -35,9 +35,10 @@ const (
 	symTensor  // result of a tensor rebuild function
 	symPDict   // a ParameterDict instance
 	symStorage // a persistent storage reference
+	symInert   // result of an inert checkpoint extra (numpy scalar, dtype)
 )
 
-var symNames = [...]string{"value", "str", "global", "dict", "OrderedDict", "list", "tuple", "set", "tensor", "ParameterDict", "storage"}
+var symNames = [...]string{"value", "str", "global", "dict", "OrderedDict", "list", "tuple", "set", "tensor", "ParameterDict", "storage", "inert value"}
 
 func (k symKind) String() string { return symNames[k] }
 
@@ -51,10 +52,11 @@ type sym struct {
 
 // Global is one global a pickle names (GLOBAL, STACK_GLOBAL or INST).
 type Global struct {
-	Offset int64
-	Op     string
-	Name   string // module.name as written in the pickle
-	Safe   bool
+	Record string `json:"record,omitempty"`
+	Offset int64  `json:"offset"`
+	Op     string `json:"op"`
+	Name   string `json:"name"` // module.name as written in the pickle
+	Safe   bool   `json:"safe"`
 }
 
 // ScanResult is the static report of one pickle: every global it names
@@ -168,7 +170,7 @@ func (s *scanner) popMark(name string) ([]sym, error) {
 func (s *scanner) global(op, module, name string) sym {
 	full := module + "." + name
 	k := classify(module, name)
-	s.res.Globals = append(s.res.Globals, Global{Offset: int64(s.op), Op: op, Name: full, Safe: k != notAllowed})
+	s.res.Globals = append(s.res.Globals, Global{Record: s.res.Record, Offset: int64(s.op), Op: op, Name: full, Safe: k != notAllowed})
 	if k == notAllowed {
 		s.unsafe(op, full, whyUnsafe(module, name))
 	}
@@ -543,6 +545,8 @@ func (s *scanner) reduce() error {
 		return s.push(sym{kind: symODict})
 	case kSet:
 		return s.push(sym{kind: symSet})
+	case kInert:
+		return s.push(sym{kind: symInert, text: fn.text})
 	case notAllowed:
 		// Already reported at the GLOBAL; name the call too, since that is
 		// where the code would run.
@@ -586,7 +590,7 @@ func (s *scanner) build() error {
 		return err
 	}
 	switch x.kind {
-	case symPDict, symODict, symTensor:
+	case symPDict, symODict, symTensor, symInert:
 		return nil
 	}
 	s.unsafe("BUILD", x.text, fmt.Sprintf("sets the state of a %s, which only code could use", x.kind))

@@ -1,6 +1,8 @@
 package torchpt
 
 import (
+	"io"
+
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -86,4 +88,11 @@ type Storage struct {
 	// load reads the whole storage, little-endian. Set by the reader.
 	load func() ([]byte, error)
 	data []byte
+	// at and base locate the storage's bytes in the file when they can be
+	// read in place (a stored zip record or a legacy file, little-endian);
+	// at is nil otherwise. crc is the zip record's CRC-32, when hasCRC.
+	at     io.ReaderAt
+	base   int64
+	crc    uint32
+	hasCRC bool
 }

@@ -91,6 +91,8 @@ func findClass(module, name string, allowUnsafe bool) (any, error) {
 		return &storageClass{name: name}, nil
 	case kOrderedDict:
 		return &types.OrderedDictClass{}, nil
+	case kInert:
+		return &inertGlobal{name: module + "." + name}, nil
 	}
 	if allowUnsafe {
 		return &inertGlobal{name: module + "." + name}, nil
@@ -277,6 +279,9 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 		return &Object{Class: "torch.nn.modules.container.ParameterDict", State: sd}, nil
 	case *storageClass, *pdictClass:
 		return x, nil
+	case *inertGlobal:
+		// A class named as a value (a dict key in checkpoint callbacks).
+		return &Opaque{Name: x.name}, nil
 	}
 	return nil, fmt.Errorf("unexpected %s in the data", pyTypeName(v))
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/embtool/embtool/pkg/tensor"
 )
 
 // defaultPrefix is the archive folder torch.save uses when it writes to a
@@ -86,11 +88,20 @@ func WriteZip(w io.Writer, prefix string, root *Dict) error {
 	slices.SortFunc(order, func(a, b pickleStorage) int { return strings.Compare(a.key, b.key) })
 	for i := range order {
 		s := &order[i]
+		name := prefix + "/data/" + s.key
+		if st, ok := s.src.(tensor.Streamer); ok {
+			// Two passes over the source, CRC then data: a tensor of any
+			// size costs a copy buffer, not its size in memory.
+			if err := zw.stream(name, int64(s.nbytes), st); err != nil {
+				return fmt.Errorf("torchpt: %s: %w", s.path, err)
+			}
+			continue
+		}
 		data, err := loadStorage(s)
 		if err != nil {
 			return err
 		}
-		if err := zw.record(prefix+"/data/"+s.key, data); err != nil {
+		if err := zw.record(name, data); err != nil {
 			return err
 		}
 		order[i].src = nil // let the tensor go before the next is loaded
@@ -149,10 +160,43 @@ type zipWriter struct {
 }
 
 func (z *zipWriter) record(name string, data []byte) error {
-	if int64(len(data)) >= math.MaxUint32 {
+	return z.write(name, int64(len(data)), crc32.ChecksumIEEE(data), func(w io.Writer) (int64, error) {
+		n, err := w.Write(data)
+		return int64(n), err
+	})
+}
+
+// stream writes a record from a Streamer of size bytes, reading it twice:
+// once for the CRC-32 the local header needs, once for the data.
+func (z *zipWriter) stream(name string, size int64, src tensor.Streamer) error {
+	h := crc32.NewIEEE()
+	n, err := src.StreamTo(h)
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return fmt.Errorf("streamed %d bytes, expected %d", n, size)
+	}
+	sum := h.Sum32()
+	return z.write(name, size, sum, func(w io.Writer) (int64, error) {
+		// Check the second pass against the first: the source must not
+		// change between them.
+		h := crc32.NewIEEE()
+		n, err := src.StreamTo(io.MultiWriter(w, h))
+		if err == nil && (n != size || h.Sum32() != sum) {
+			err = fmt.Errorf("source changed while it was written (%d bytes, crc %08x, then %d bytes, crc %08x)", size, sum, n, h.Sum32())
+		}
+		return n, err
+	})
+}
+
+// write adds a stored record of size bytes with checksum sum, whose data
+// put writes.
+func (z *zipWriter) write(name string, size int64, sum uint32, put func(io.Writer) (int64, error)) error {
+	if size >= math.MaxUint32 {
 		// A record this size needs a ZIP64 extra field in its local
 		// header, which this writer does not produce.
-		return fmt.Errorf("torchpt: record %s: %d bytes is too large", name, len(data))
+		return fmt.Errorf("torchpt: record %s: %d bytes is too large", name, size)
 	}
 	// PyTorch's getPadding: 'F' 'B' <u16 LE n> then n bytes of 'Z', with n
 	// chosen so that the data after the local header is aligned.
@@ -179,18 +223,18 @@ func (z *zipWriter) record(name string, data []byte) error {
 		Method:             zip.Store,
 		ModifiedTime:       zipDOSTime,
 		ModifiedDate:       zipDOSDate,
-		CRC32:              crc32.ChecksumIEEE(data),
-		CompressedSize64:   uint64(len(data)),
-		UncompressedSize64: uint64(len(data)),
+		CRC32:              sum,
+		CompressedSize64:   uint64(size),
+		UncompressedSize64: uint64(size),
 		Extra:              extra,
 	}
 	fw, err := z.zw.CreateRaw(fh)
 	if err != nil {
 		return fmt.Errorf("torchpt: record %s: %w", name, err)
 	}
-	if _, err := fw.Write(data); err != nil {
+	if _, err := put(fw); err != nil {
 		return fmt.Errorf("torchpt: record %s: %w", name, err)
 	}
-	z.offset = start + pad + int64(len(data))
+	z.offset = start + pad + size
 	return nil
 }

@@ -19,6 +19,7 @@ const (
 )
 
 type zipReader struct {
+	r       io.ReaderAt
 	f       *File
 	size    int64
 	byName  map[string]*zip.File
@@ -38,7 +39,7 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
 	}
 	f := &File{Format: FormatZip}
-	z := &zipReader{f: f, size: size, byName: map[string]*zip.File{}, storage: map[string]*Storage{}}
+	z := &zipReader{r: r, f: f, size: size, byName: map[string]*zip.File{}, storage: map[string]*Storage{}}
 
 	first := zr.File[0].Name
 	slash := strings.IndexByte(first, '/')
@@ -237,6 +238,9 @@ func (z *zipReader) resolve(pid Tuple) (any, error) {
 		return nil, fmt.Errorf("storage record %s holds %d bytes, but %d elements of %s need %d", name, e.UncompressedSize64, numel, dt, want)
 	}
 	s := &Storage{Key: key, DType: dt, NumElem: numel, Location: loc}
+	if off, err := e.DataOffset(); err == nil && e.Method == zip.Store && !z.swap {
+		s.at, s.base, s.crc, s.hasCRC = z.r, off, e.CRC32, true
+	}
 	s.load = func() ([]byte, error) {
 		d, err := z.read(name, z.size*(maxDeflateRatio+1)+(1<<20))
 		if err == nil && z.swap {
