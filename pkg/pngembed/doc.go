@@ -6,7 +6,7 @@
 // [Decode] looks for the text chunk first (tEXt, zTXt or iTXt, the last one
 // wins as in Pillow's Image.text) and falls back to the pixel border, which
 // is what A1111's loader does. [DecodeTextChunk] and [DecodePixels] use one
-// path only. The JSON is decoded as Python's json module with A1111's
+// path only. The JSON is decoded the way Python's json.loads with A1111's
 // EmbeddingDecoder decodes it: NaN and Infinity literals are accepted, the
 // last of duplicate keys wins, objects keep their key order, and every
 // object holding a "TORCHTENSOR" key becomes a [tensor.Tensor] (F64, or I64
@@ -26,7 +26,8 @@
 // of the input before anything is allocated for it and every chunk's CRC-32
 // is verified. The embedding text chunk is capped at [MaxChunkSize] bytes
 // and every zlib stream (zTXt, iTXt, pixel data) is inflated to at most
-// [MaxInflated] bytes, so a compression bomb fails early. Image dimensions
+// [MaxInflated] bytes, measured before the output is allocated, so a
+// compression bomb fails without taking memory. Image dimensions
 // are checked against [MaxSide] and [MaxPixels], and the amount of IDAT data
 // against the declared dimensions, before the pixels are decoded. The JSON
 // parser limits nesting to [MaxDepth] levels and the whole document to
