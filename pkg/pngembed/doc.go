@@ -19,6 +19,12 @@
 // 255), cropped with crop_black, reduced to low nibbles, split at the
 // outermost black columns, XORed with the A1111 LCG and inflated.
 //
+// There are two departures from A1111. When the outermost black columns
+// leave data blocks of different (or zero) widths, where A1111 fails, the
+// outermost pair leaving equal, non-empty blocks is tried. And the base64
+// of the text chunk may contain ASCII whitespace but no other character
+// outside the alphabet, which Python would drop silently.
+//
 // # Security
 //
 // The decoder treats every input as hostile and never panics. It reads only
