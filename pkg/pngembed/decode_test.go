@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/embtool/embtool/internal/testcorpus"
 	"image"
 	"image/color"
 	"image/png"
@@ -25,9 +26,9 @@ import (
 // expected.json (JSON Lines).
 func expectedNorms(t *testing.T, file string) []float64 {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "expected.json"))
+	f, err := os.Open(filepath.Join(testcorpus.Dir(t), "expected.json"))
 	if err != nil {
-		t.Skipf("expected.json not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)

@@ -5,12 +5,12 @@ import (
 	"compress/zlib"
 	"encoding/base64"
 	"encoding/binary"
+	"github.com/embtool/embtool/internal/testcorpus"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -22,11 +22,7 @@ const corpusDir = "../../../shared/corpus/real"
 // shared folder is absent.
 func corpusFile(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(corpusDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real corpus not available (%s): %v", corpusDir, err)
-	}
-	return p
+	return filepath.Join(testcorpus.Dir(t), name)
 }
 
 // sampleJSON is an embedding document as A1111's json.dumps writes it.
