@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/embtool/embtool/pkg/embedding"
-	"github.com/embtool/embtool/pkg/pngembed"
-	"github.com/embtool/embtool/pkg/safetensors"
 	"io"
 	"os"
 
+	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/pngembed"
+	"github.com/embtool/embtool/pkg/safetensors"
 	"github.com/embtool/embtool/pkg/torchpt"
 	"github.com/spf13/pflag"
 )

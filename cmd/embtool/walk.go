@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/embtool/embtool/pkg/embedding"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/embtool/embtool/pkg/embedding"
 )
 
 // embeddingExts are the extensions A1111 loads embeddings from (case-insensitive).

@@ -3,11 +3,12 @@ package embedding
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/embtool/embtool/internal/testcorpus"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/embtool/embtool/internal/testcorpus"
 )
 
 // corpusDir is the real-embedding corpus beside the checkout (../shared).

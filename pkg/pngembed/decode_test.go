@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"github.com/embtool/embtool/internal/testcorpus"
 	"image"
 	"image/color"
 	"image/png"
@@ -19,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 

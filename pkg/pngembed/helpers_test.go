@@ -5,7 +5,6 @@ import (
 	"compress/zlib"
 	"encoding/base64"
 	"encoding/binary"
-	"github.com/embtool/embtool/internal/testcorpus"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -13,6 +12,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+
+	"github.com/embtool/embtool/internal/testcorpus"
 )
 
 // corpusDir is the shared corpus of real files, beside the repository.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/embtool/embtool/internal/testcorpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
