@@ -57,46 +57,51 @@ func (e *Embedding) RowNorms() []float64 {
 
 // valueWarnings reports non-finite values, all-zero vectors and vectors
 // that repeat one another, which usually mean a broken training run or a
-// careless merge.
+// careless merge. One pass over the values, one over the rows' bytes.
 func valueWarnings(v Named) []string {
 	var out []string
 	t := v.Tensor
-	if nan, inf := t.CountNonFinite(); nan+inf > 0 {
-		out = append(out, fmt.Sprintf("%s: %d NaN and %d infinite values: the embedding will produce garbage", v.Key, nan, inf))
-	}
 	n, w := t.Rows()
-	if n == 0 || w == 0 {
+	vals, err := t.Float64s()
+	if err != nil || n == 0 || w == 0 {
 		return out
 	}
-	es := len(t.Data) / (n * w)
-	row := func(i int) []byte { return t.Data[i*w*es : (i+1)*w*es] }
+	nan, inf := 0, 0
 	var zero []string
-	vals, _ := t.Float64s()
 	for i := 0; i < n; i++ {
 		allZero := true
 		for _, x := range vals[i*w : (i+1)*w] {
-			if x != 0 {
-				allZero = false
-				break
+			switch {
+			case x == 0:
+				continue
+			case x != x:
+				nan++
+			case math.IsInf(x, 0):
+				inf++
 			}
+			allZero = false
 		}
 		if allZero {
 			zero = append(zero, fmt.Sprint(i))
 		}
 	}
+	if nan+inf > 0 {
+		out = append(out, fmt.Sprintf("%s: %d NaN and %d infinite values: the embedding will produce garbage", v.Key, nan, inf))
+	}
 	if len(zero) > 0 {
 		out = append(out, fmt.Sprintf("%s: all-zero vectors %s", v.Key, listSome(zero, 8)))
 	}
 	// Identical rows, bit for bit: each repeat names the first row it equals.
+	rowBytes := len(t.Data) / n
 	seen := map[string]int{}
 	var dups []string
 	for i := 0; i < n; i++ {
-		k := string(row(i))
-		if j, ok := seen[k]; ok {
+		row := t.Data[i*rowBytes : (i+1)*rowBytes]
+		if j, ok := seen[string(row)]; ok { // no allocation for the lookup
 			dups = append(dups, fmt.Sprintf("%d=%d", i, j))
 			continue
 		}
-		seen[k] = i
+		seen[string(row)] = i
 	}
 	if len(dups) > 0 {
 		out = append(out, fmt.Sprintf("%s: identical vectors %s", v.Key, listSome(dups, 8)))
