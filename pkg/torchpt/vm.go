@@ -215,29 +215,15 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 			return nil, err
 		}
 		defer leave(x)
-		out := make(Tuple, len(*x))
-		for i, e := range *x {
-			c, err := convert(e, depth+1, seen)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+		out, err := convertAll(*x, depth, seen)
+		return Tuple(out), err
 	case *types.List:
 		if err := enter(x); err != nil {
 			return nil, err
 		}
 		defer leave(x)
-		out := make(List, len(*x))
-		for i, e := range *x {
-			c, err := convert(e, depth+1, seen)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+		out, err := convertAll(*x, depth, seen)
+		return List(out), err
 	case *types.Dict:
 		if err := enter(x); err != nil {
 			return nil, err
@@ -284,6 +270,19 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 		return &Opaque{Name: x.name}, nil
 	}
 	return nil, fmt.Errorf("unexpected %s in the data", pyTypeName(v))
+}
+
+// convertAll converts the elements of a tuple or list.
+func convertAll(items []any, depth int, seen map[any]bool) ([]any, error) {
+	out := make([]any, len(items))
+	for i, e := range items {
+		c, err := convert(e, depth+1, seen)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
 }
 
 func (d *Dict) add(k, v any, depth int, seen map[any]bool) error {
