@@ -78,7 +78,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		return convertTensorDict(in, out, format, target, opts, wf.force, stdout, stderr)
 	}
 	e, _, err := embedding.ReadFile(in, opts)
-	if errors.Is(err, embedding.ErrNotEmbedding) {
+	if errors.Is(err, embedding.ErrNotEmbedding) && holdsTensorDict(in) {
 		fmt.Fprintf(stderr, "embtool: %s: %v; converting its tensors as a plain dict\n", in, err)
 		return convertTensorDict(in, out, format, target, opts, wf.force, stdout, stderr)
 	}
@@ -90,8 +90,8 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailed
 	}
-	if e.Refusal != "" {
-		fmt.Fprintf(stderr, "embtool: %s: cannot convert: %s\nembtool: to convert every tensor as a plain dict, pass --tensors\n", in, e.Refusal)
+	if reason := e.Refusal + e.OtherReason; reason != "" {
+		fmt.Fprintf(stderr, "embtool: %s: cannot convert as an embedding: %s\nembtool: to convert every tensor as a plain dict, pass --tensors\n", in, reason)
 		return exitFailed
 	}
 	for _, u := range e.Unsafe {
@@ -171,4 +171,25 @@ func convertTensorDict(in, out, format string, target embedding.Target, opts emb
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d tensors\n", out, len(d.Keys))
 	return exitOK
+}
+
+// holdsTensorDict: a torch or safetensors file, whose tensors convert can
+// copy as a plain dict when it is not an embedding (an image cannot).
+func holdsTensorDict(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := f.ReadAt(head, 0)
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	switch embedding.Container(head[:n], st.Size()) {
+	case embedding.ContainerTorchZip, embedding.ContainerTorchLegacy, embedding.ContainerSafetensors:
+		return true
+	}
+	return false
 }

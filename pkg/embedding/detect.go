@@ -57,7 +57,8 @@ func fromTorch(f *torchpt.File) (*Embedding, error) {
 	if !ok {
 		if t, isT := root.(*tensor.Tensor); isT {
 			obj = &object{keys: []string{""}, vals: []any{t}}
-			e.Warnings = append(e.Warnings, "the file holds a bare tensor with no token name; no UI loads it as an embedding")
+			e.OtherReason = "the file holds a bare tensor with no token name; no UI loads it as an embedding"
+			e.Warnings = append(e.Warnings, e.OtherReason)
 		} else {
 			return nil, fmt.Errorf("%w: top-level object is a %s, not a dict", ErrNotEmbedding, describe(root))
 		}
@@ -311,15 +312,17 @@ func setVectors(e *Embedding, vecs []Named) (*Embedding, error) {
 	e.Count, e.Width = n, w
 	if e.Layout != LayoutSDXL {
 		e.Model = ModelForWidth(w)
+		other := func(reason string) {
+			e.Layout, e.OtherReason = LayoutOther, reason
+			e.Warnings = append(e.Warnings, reason)
+		}
 		switch {
 		case w == 4096:
-			e.Layout = LayoutOther
-			e.Warnings = append(e.Warnings, "width 4096 is a T5-XXL embedding (Flux/SD3), not a CLIP textual inversion")
+			other("width 4096 is a T5-XXL embedding (Flux/SD3), not a CLIP textual inversion")
 		case w == 1280:
 			e.Warnings = append(e.Warnings, "width 1280 alone: an SDXL clip_g half or an LDM-BERT embedding; no SD1/SD2 UI loads it")
 		case e.Model == ModelUnknown:
-			e.Layout = LayoutOther
-			e.Warnings = append(e.Warnings, fmt.Sprintf("width %d matches no CLIP text encoder (768 SD1, 1024 SD2, 768+1280 SDXL)", w))
+			other(fmt.Sprintf("width %d matches no CLIP text encoder (768 SD1, 1024 SD2, 768+1280 SDXL)", w))
 		}
 	}
 	for _, v := range vecs {

@@ -79,6 +79,9 @@ type Embedding struct {
 	// Refusal is set when the file holds tensors but no UI can load it as
 	// one embedding (several terms): A1111's reason, in words.
 	Refusal string
+	// OtherReason says why a readable embedding has LayoutOther (a T5
+	// width, a bare tensor): it is reported but not converted.
+	OtherReason string
 	// Unsafe lists pickle findings when reading was asked to go on anyway.
 	Unsafe []string
 }

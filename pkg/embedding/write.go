@@ -75,6 +75,9 @@ func Plan(e *Embedding, t Target) (*Planned, error) {
 	if e.Refusal != "" {
 		return nil, fmt.Errorf("cannot convert: %s", e.Refusal)
 	}
+	if e.Layout == LayoutOther {
+		return nil, fmt.Errorf("cannot convert as an embedding: %s", e.OtherReason)
+	}
 	if len(e.Vectors) == 0 {
 		return nil, fmt.Errorf("cannot convert: no embedding vectors (layout %s)", e.Layout)
 	}
