@@ -93,7 +93,7 @@ func inspectFile(path string, opts embedding.Options) report {
 		r.SHA256, r.Hash = sum, sum[:12]
 	}
 	if err != nil {
-		r.Error = describeError(err)
+		r.Error = err.Error()
 		var ue *torchpt.UnsafeError
 		if errors.As(err, &ue) {
 			for _, f := range ue.Findings {
@@ -135,9 +135,4 @@ func inspectFile(path string, opts embedding.Options) report {
 		r.Warnings = append(r.Warnings, "stored name \""+*e.StoredName+"\" differs from the file name: A1111 and ComfyUI use the file name \""+r.Name+"\"")
 	}
 	return r
-}
-
-// describeError makes an error read well after the file name.
-func describeError(err error) string {
-	return err.Error()
 }
