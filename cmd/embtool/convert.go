@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--allow-unsafe] IN OUT"
+const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--allow-unsafe] [--tensors] IN OUT\n       embtool convert --to safetensors|pt|bin [-o OUTDIR] [--dry-run] [--force] PATH..."
 
 // convertFlags are the flags convert and merge share.
 type writeFlags struct {
@@ -59,28 +59,57 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	wf.register(fs)
 	allowUnsafe := fs.Bool("allow-unsafe", false, "extract the tensors of a pickle that names disallowed globals (nothing is executed)")
 	tensors := fs.Bool("tensors", false, "convert every tensor as a plain dict (automatic for checkpoints and other non-embeddings)")
+	to := fs.String("to", "", "batch mode: convert every PATH (files or folders) to safetensors, pt or bin")
+	outDir := fs.StringP("output-dir", "o", "", "batch mode: mirror the inputs under this folder (default: beside each input)")
+	dryRun := fs.Bool("dry-run", false, "batch mode: print what would be done, write nothing")
 	if done, st := parseFlags(fs, convertSynopsis, args, stdout, stderr); done {
 		return st
+	}
+	c := converter{opts: embedding.Options{AllowUnsafe: *allowUnsafe}, tensors: *tensors, force: wf.force, flags: wf}
+	if *to != "" {
+		return c.batch(*to, *outDir, *dryRun, fs.Args(), stdout, stderr)
+	}
+	if *outDir != "" || *dryRun {
+		return usageError(stderr, convertSynopsis, "-o and --dry-run go with --to (batch mode)")
 	}
 	if fs.NArg() != 2 {
 		return usageError(stderr, convertSynopsis, "convert takes IN and OUT, got %d arguments", fs.NArg())
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
-	target, format, err := wf.target(out)
-	if err != nil {
+	if _, _, err := wf.target(out); err != nil {
 		return usageError(stderr, convertSynopsis, "%v", err)
 	}
 	if samePath(in, out) {
 		return usageError(stderr, convertSynopsis, "%s is both input and output", in)
 	}
-	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
-	if *tensors || isCheckpoint(in) {
-		return convertTensorDict(in, out, format, target, opts, wf.force, stdout, stderr)
+	return c.convert(in, out, stdout, stderr)
+}
+
+// converter converts one file; convert and batch convert share it.
+type converter struct {
+	opts    embedding.Options
+	tensors bool
+	force   bool
+	flags   writeFlags
+	// skipSame: an existing output that already holds the same tensors is
+	// left alone (batch mode).
+	skipSame bool
+	dryRun   bool
+}
+
+func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
+	target, format, err := c.flags.target(out)
+	if err != nil {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		return exitUsage
 	}
-	e, _, err := embedding.ReadFile(in, opts)
+	if c.tensors || isCheckpoint(in) {
+		return c.convertTensorDict(in, out, format, target, stdout, stderr)
+	}
+	e, _, err := embedding.ReadFile(in, c.opts)
 	if errors.Is(err, embedding.ErrNotEmbedding) && holdsTensorDict(in) {
 		fmt.Fprintf(stderr, "embtool: %s: %v; converting its tensors as a plain dict\n", in, err)
-		return convertTensorDict(in, out, format, target, opts, wf.force, stdout, stderr)
+		return c.convertTensorDict(in, out, format, target, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
@@ -97,7 +126,33 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	for _, u := range e.Unsafe {
 		fmt.Fprintf(stderr, "embtool: %s: warning: unsafe pickle content ignored (--allow-unsafe, nothing executed): %s\n", in, u)
 	}
-	return writeEmbedding(e, target, format, out, wf.force, stdout, stderr)
+	if c.skipSame || c.dryRun {
+		plan, err := embedding.Plan(e, target)
+		if err != nil {
+			fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+			return exitFailed
+		}
+		if c.skipSame && !c.force {
+			if old, _, err := embedding.ReadFile(out, embedding.Options{}); err == nil && plan.Verify(old, format) == nil {
+				fmt.Fprintf(stdout, "skipped %s: already holds the same tensors\n", out)
+				return exitOK
+			}
+		}
+		if c.dryRun {
+			return c.dryRunReport(in, out, stdout, stderr)
+		}
+	}
+	return writeEmbedding(e, target, format, out, c.force, stdout, stderr)
+}
+
+// dryRunReport says what a real run would do with out.
+func (c converter) dryRunReport(in, out string, stdout, stderr io.Writer) int {
+	if _, err := os.Lstat(out); err == nil && !c.force {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, embedding.ErrExists)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "would write %s from %s\n", out, in)
+	return exitOK
 }
 
 // writeEmbedding plans, saves and reports one output; shared by convert and merge.
@@ -147,12 +202,12 @@ func isCheckpoint(path string) bool {
 
 // convertTensorDict converts every tensor of in, one at a time: whole
 // checkpoints of any size, or files that are not embeddings.
-func convertTensorDict(in, out, format string, target embedding.Target, opts embedding.Options, force bool, stdout, stderr io.Writer) int {
+func (c converter) convertTensorDict(in, out, format string, target embedding.Target, stdout, stderr io.Writer) int {
 	if target.Layout != "" || target.Name != "" {
 		fmt.Fprintf(stderr, "embtool: %s: --layout and --name apply to embeddings, not to a plain tensor dict\n", in)
 		return exitUsage
 	}
-	d, err := embedding.OpenTensorDict(in, opts)
+	d, err := embedding.OpenTensorDict(in, c.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
 		return exitFailed
@@ -165,7 +220,10 @@ func convertTensorDict(in, out, format string, target embedding.Target, opts emb
 	for _, w := range d.Warnings() {
 		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", in, w)
 	}
-	if err := embedding.SaveTensorDict(out, d, format, target.DType, force); err != nil {
+	if c.dryRun {
+		return c.dryRunReport(in, out, stdout, stderr)
+	}
+	if err := embedding.SaveTensorDict(out, d, format, target.DType, c.force); err != nil {
 		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
 		return exitFailed
 	}

@@ -33,6 +33,9 @@ func isEmbeddingName(name string) bool {
 // input is one path to process, or the error met finding it.
 type input struct {
 	path string
+	// root is the folder argument the file was found under (the file's own
+	// folder for a file argument): batch convert mirrors paths below it.
+	root string
 	err  error
 }
 
@@ -48,7 +51,7 @@ func expandPaths(args []string) []input {
 			continue
 		}
 		if !st.IsDir() {
-			out = append(out, input{path: arg})
+			out = append(out, input{path: arg, root: filepath.Dir(arg)})
 			continue
 		}
 		var found []input
@@ -58,7 +61,7 @@ func expandPaths(args []string) []input {
 				return nil
 			}
 			if isEmbeddingName(d.Name()) && isFile(p, d) {
-				found = append(found, input{path: p})
+				found = append(found, input{path: p, root: arg})
 			}
 			return nil
 		})
