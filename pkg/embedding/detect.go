@@ -44,12 +44,24 @@ func (o *object) tensors() []Named {
 	return out
 }
 
-func fromTorch(f *torchpt.File) (*Embedding, error) {
+// loadFactor and loadSlack bound the bytes of tensors fromTorch
+// materialises: loadFactor times the file's size plus loadSlack. A real
+// file's tensors hold no more than its storages, and those no more than
+// the file (float data does not deflate); but many views of one storage,
+// or one tensor the memo repeats under many keys, would each be copied
+// anew.
+const (
+	loadFactor = 2
+	loadSlack  = 64 << 10
+)
+
+func fromTorch(f *torchpt.File, size int64) (*Embedding, error) {
 	e := &Embedding{Container: f.Format, Warnings: append([]string(nil), f.Warnings...)}
 	for _, fd := range f.Findings {
 		e.Unsafe = append(e.Unsafe, fd.String())
 	}
-	root, err := torchValue(f.Root, 0)
+	budget := loadFactor*size + loadSlack
+	root, err := torchValue(f.Root, 0, &budget)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +78,22 @@ func fromTorch(f *torchpt.File) (*Embedding, error) {
 	return detect(e, obj)
 }
 
-// torchValue loads tensors and turns torchpt's dicts into objects.
-func torchValue(v any, depth int) (any, error) {
+// torchValue loads tensors and turns torchpt's dicts into objects; budget
+// is how many more bytes of tensors it may load.
+func torchValue(v any, depth int, budget *int64) (any, error) {
 	if depth > 32 {
 		return nil, fmt.Errorf("dicts nested deeper than 32 levels")
 	}
 	switch x := v.(type) {
 	case *torchpt.Tensor:
+		dt, shape := x.Meta()
+		n, err := tensor.ByteSize(dt, shape)
+		if err != nil {
+			return nil, err
+		}
+		if *budget -= int64(n); *budget < 0 {
+			return nil, fmt.Errorf("the file's tensors hold more than %d times its size: views of one storage overlap, or one tensor is repeated", loadFactor)
+		}
 		return x.Load()
 	case *torchpt.Dict:
 		o := &object{params: map[string]bool{}}
@@ -84,7 +105,7 @@ func torchValue(v any, depth int) (any, error) {
 			if t, ok := x.Values[i].(*torchpt.Tensor); ok && t.Parameter {
 				o.params[key] = true
 			}
-			val, err := torchValue(x.Values[i], depth+1)
+			val, err := torchValue(x.Values[i], depth+1, budget)
 			if err != nil {
 				return nil, fmt.Errorf("key %q: %w", key, err)
 			}
@@ -97,7 +118,7 @@ func torchValue(v any, depth int) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("ParameterDict without _parameters")
 		}
-		inner, err := torchValue(params, depth+1)
+		inner, err := torchValue(params, depth+1, budget)
 		if err != nil {
 			return nil, err
 		}

@@ -102,7 +102,7 @@ func Decode(r io.ReaderAt, size int64, opts Options) (*Embedding, error) {
 		if err != nil {
 			return nil, err
 		}
-		return fromTorch(f)
+		return fromTorch(f, size)
 	case ContainerSafetensors:
 		f, err := safetensors.Open(r, size)
 		if err != nil {

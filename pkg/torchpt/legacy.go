@@ -43,8 +43,8 @@ func openLegacy(r io.ReaderAt, size int64, opts Options) (*File, error) {
 		record := fmt.Sprintf("pickle %d (%s)", i+1, what)
 		v, res, err := scanAndLoad(f, buf[pos:], record, lr.resolve, opts)
 		if err != nil {
-			if fe, ok := err.(*FormatError); ok {
-				fe.Offset += pos
+			if fe, ok := err.(*FormatError); ok && fe.Offset >= 0 {
+				fe.Offset += pos // Scan's offsets are within the pickle; the VM's are unknown (-1)
 			}
 			return nil, err
 		}

@@ -135,6 +135,13 @@ func scanAndLoad(f *File, data []byte, record string, resolve storageResolver, o
 	if len(res.Findings) > 0 && !opts.AllowUnsafe {
 		return nil, res, &UnsafeError{Findings: res.Findings}
 	}
+	if code := res.disallowed; code != 0 {
+		// Never handed to the VM: torch.save does not write these, and
+		// gopickle's handling of some is costly (LONG4 decodes in time
+		// quadratic in its length).
+		return nil, res, unsupportedf("%s offset %d: pickle opcode %s (0x%02x), which torch.save never writes",
+			record, res.disallowedAt, opcodes[code].name, code)
+	}
 	v, err := unpickle(data[:res.End], record, resolve, opts.AllowUnsafe)
 	return v, res, err
 }

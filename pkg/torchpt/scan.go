@@ -69,6 +69,12 @@ type ScanResult struct {
 	// End is the offset just past STOP: where the next pickle of a legacy
 	// file begins.
 	End int64
+	// disallowed is the first opcode the data-only VM may not run
+	// (opInfo.allowed, formats.md §2) that is not already a finding (0
+	// when none; no opcode is 0), disallowedAt its offset; the reader
+	// refuses the pickle for it.
+	disallowed   byte
+	disallowedAt int64
 }
 
 // Scan walks one pickle opcode by opcode without executing it: it checks
@@ -193,8 +199,12 @@ func (s *scanner) run() error {
 		if err != nil {
 			return err
 		}
+		findings := len(s.res.Findings)
 		if err := s.step(code, info, arg, raw); err != nil {
 			return err
+		}
+		if !info.allowed && len(s.res.Findings) == findings && s.res.disallowed == 0 {
+			s.res.disallowed, s.res.disallowedAt = code, int64(s.op)
 		}
 		if code == '.' {
 			s.res.End = int64(s.pos)

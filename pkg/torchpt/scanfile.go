@@ -99,6 +99,10 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 	}
 	z := &zipReader{byName: map[string]*zip.File{}, size: size}
 	dataPkl := 0
+	inflateErr := checkInflated(zr.File, size)
+	if inflateErr != nil {
+		s.Err = inflateErr
+	}
 	for _, e := range zr.File {
 		if seen[e.Name] && s.Err == nil {
 			s.Err = &FormatError{Record: e.Name, Offset: -1, Msg: "duplicate zip entry"}
@@ -111,6 +115,11 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 			dataPkl++
 		}
 		if !strings.HasSuffix(e.Name, ".pkl") {
+			continue
+		}
+		if inflateErr != nil || checkEntryData(e, size) != nil {
+			// Not read: a lying size or a deflate bomb would cost far
+			// more than the file (the error is reported above).
 			continue
 		}
 		z.byName[e.Name] = e

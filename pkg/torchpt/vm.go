@@ -28,16 +28,21 @@ func unpickle(data []byte, record string, resolve storageResolver, allowUnsafe b
 			v, err = nil, &FormatError{Record: record, Offset: -1, Msg: fmt.Sprintf("malformed pickle: %v", p)}
 		}
 	}()
+	st := &convState{seen: map[any]bool{}, left: valueBudget(len(data))}
 	u := pickle.NewUnpickler(bytes.NewReader(data))
 	u.FindClass = func(module, name string) (any, error) {
-		return findClass(module, name, allowUnsafe)
+		c, err := findClass(module, name, allowUnsafe)
+		if f, ok := c.(*rebuildFunc); ok {
+			f.st = st
+		}
+		return c, err
 	}
 	u.PersistentLoad = func(pid any) (any, error) {
 		t, ok := pid.(*types.Tuple)
 		if !ok {
 			return nil, fmt.Errorf("persistent id is a %T, not a tuple", pid)
 		}
-		conv, err := convert(t, 0, nil)
+		conv, err := convert(t, 0, st)
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +52,7 @@ func unpickle(data []byte, record string, resolve storageResolver, allowUnsafe b
 	if err != nil {
 		return nil, vmError(record, err)
 	}
-	out, err := convert(raw, 0, map[any]bool{})
+	out, err := convert(raw, 0, st)
 	if err != nil {
 		return nil, vmError(record, err)
 	}
@@ -65,7 +70,10 @@ func vmError(record string, err error) error {
 
 // Go stand-ins for the allowed globals.
 type (
-	rebuildFunc  struct{ kind globalKind }
+	rebuildFunc struct {
+		kind globalKind
+		st   *convState // the conversion of the pickle that names it
+	}
 	storageClass struct{ name string }
 	setClass     struct{}
 	pdictClass   struct{}
@@ -148,7 +156,7 @@ func (f *rebuildFunc) Call(args ...any) (any, error) {
 			conv[i] = a
 			continue
 		}
-		c, err := convert(a, 0, nil)
+		c, err := convert(a, 0, f.st)
 		if err != nil {
 			return nil, err
 		}
@@ -178,28 +186,42 @@ func (f *rebuildFunc) Call(args ...any) (any, error) {
 	}
 }
 
+// convState is the conversion of one pickle's values: the containers
+// being converted, to catch cycles, and how many more values it may yield.
+type convState struct {
+	seen map[any]bool
+	left int
+}
+
+// valueBudget is how many values a pickle of n bytes may decode to,
+// counting a container the memo shares once per reference. A few bytes of
+// memo references can describe a tree of 2^k values (lists holding the
+// list before them twice), which would take forever to convert and to
+// walk; real pickles decode to fewer values than they have bytes.
+func valueBudget(n int) int { return 1<<10 + 4*n }
+
 // convert turns gopickle's values into this package's value model (see
-// types.go), checking depth and cycles. seen is nil for shallow
-// conversions of arguments, where cycles cannot reach.
-func convert(v any, depth int, seen map[any]bool) (any, error) {
+// types.go), checking depth, cycles and the number of values. A nil st
+// starts a conversion of its own.
+func convert(v any, depth int, st *convState) (any, error) {
+	if st == nil {
+		st = &convState{seen: map[any]bool{}, left: valueBudget(0)}
+	}
 	if depth > maxDepth {
 		return nil, fmt.Errorf("values nested deeper than %d", maxDepth)
 	}
+	if st.left--; st.left < 0 {
+		return nil, fmt.Errorf("the pickle decodes to more values than its size allows: containers shared through the memo repeat them")
+	}
+	seen := st.seen
 	enter := func(p any) error {
-		if seen == nil {
-			return nil
-		}
 		if seen[p] {
 			return fmt.Errorf("a container contains itself")
 		}
 		seen[p] = true
 		return nil
 	}
-	leave := func(p any) {
-		if seen != nil {
-			delete(seen, p)
-		}
-	}
+	leave := func(p any) { delete(seen, p) }
 	switch x := v.(type) {
 	case nil, bool, string, float64, []byte, *Tensor, *Storage, *Opaque:
 		return x, nil
@@ -215,14 +237,14 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 			return nil, err
 		}
 		defer leave(x)
-		out, err := convertAll(*x, depth, seen)
+		out, err := convertAll(*x, depth, st)
 		return Tuple(out), err
 	case *types.List:
 		if err := enter(x); err != nil {
 			return nil, err
 		}
 		defer leave(x)
-		out, err := convertAll(*x, depth, seen)
+		out, err := convertAll(*x, depth, st)
 		return List(out), err
 	case *types.Dict:
 		if err := enter(x); err != nil {
@@ -230,8 +252,9 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 		}
 		defer leave(x)
 		d := &Dict{Class: "dict"}
+		index := map[any]int{}
 		for _, e := range *x {
-			if err := d.add(e.Key, e.Value, depth, seen); err != nil {
+			if err := d.add(e.Key, e.Value, depth, st, index); err != nil {
 				return nil, err
 			}
 		}
@@ -242,9 +265,10 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 		}
 		defer leave(x)
 		d := &Dict{Class: "collections.OrderedDict"}
+		index := map[any]int{}
 		for e := x.List.Front(); e != nil; e = e.Next() {
 			entry := e.Value.(*types.OrderedDictEntry)
-			if err := d.add(entry.Key, entry.Value, depth, seen); err != nil {
+			if err := d.add(entry.Key, entry.Value, depth, st, index); err != nil {
 				return nil, err
 			}
 		}
@@ -254,13 +278,13 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 			return nil, err
 		}
 		defer leave(x)
-		st, err := convert(x.state, depth+1, seen)
+		state, err := convert(x.state, depth+1, st)
 		if err != nil {
 			return nil, err
 		}
-		sd, ok := st.(*Dict)
+		sd, ok := state.(*Dict)
 		if !ok {
-			return nil, fmt.Errorf("ParameterDict state is a %T, not a dict", st)
+			return nil, fmt.Errorf("ParameterDict state is a %T, not a dict", state)
 		}
 		return &Object{Class: "torch.nn.modules.container.ParameterDict", State: sd}, nil
 	case *storageClass, *pdictClass:
@@ -273,10 +297,10 @@ func convert(v any, depth int, seen map[any]bool) (any, error) {
 }
 
 // convertAll converts the elements of a tuple or list.
-func convertAll(items []any, depth int, seen map[any]bool) ([]any, error) {
+func convertAll(items []any, depth int, st *convState) ([]any, error) {
 	out := make([]any, len(items))
 	for i, e := range items {
-		c, err := convert(e, depth+1, seen)
+		c, err := convert(e, depth+1, st)
 		if err != nil {
 			return nil, err
 		}
@@ -285,18 +309,53 @@ func convertAll(items []any, depth int, seen map[any]bool) ([]any, error) {
 	return out, nil
 }
 
-func (d *Dict) add(k, v any, depth int, seen map[any]bool) error {
-	ck, err := convert(k, depth+1, seen)
+// add converts and sets one item. As in Python, a key set again keeps its
+// place and takes the new value; index maps the keys so far to their place.
+func (d *Dict) add(k, v any, depth int, st *convState, index map[any]int) error {
+	ck, err := convert(k, depth+1, st)
 	if err != nil {
 		return err
 	}
-	cv, err := convert(v, depth+1, seen)
+	cv, err := convert(v, depth+1, st)
 	if err != nil {
 		return err
+	}
+	if hk, ok := pyKey(ck); ok {
+		if i, dup := index[hk]; dup {
+			d.Values[i] = cv
+			return nil
+		}
+		index[hk] = len(d.Keys)
 	}
 	d.Keys = append(d.Keys, ck)
 	d.Values = append(d.Values, cv)
 	return nil
+}
+
+// pyKey is a Go map key that is equal for the scalar keys Python deems
+// equal (1 == 1.0 == True); other keys (tuples, objects) are not merged.
+func pyKey(k any) (any, bool) {
+	type bytesKey string
+	type bigKey string
+	switch x := k.(type) {
+	case nil, string, int64:
+		return x, true
+	case bool:
+		if x {
+			return int64(1), true
+		}
+		return int64(0), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			return int64(x), true
+		}
+		return x, true
+	case []byte:
+		return bytesKey(x), true
+	case *big.Int:
+		return bigKey(x.String()), true
+	}
+	return nil, false
 }
 
 func pyTypeName(v any) string {

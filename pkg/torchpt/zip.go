@@ -62,6 +62,9 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 			pickles = append(pickles, name)
 		}
 	}
+	if err := checkInflated(zr.File, size); err != nil {
+		return nil, err
+	}
 	main := f.Prefix + "/data.pkl"
 	if _, ok := z.byName[main]; !ok {
 		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has no %s", main)}
@@ -112,6 +115,13 @@ func checkEntry(e *zip.File, prefix string, size int64) error {
 	if strings.Contains(name, "\\") || strings.HasPrefix(name, "/") || path.Clean(name) != name || hasDotDot(name) {
 		return &FormatError{Record: name, Offset: -1, Msg: "zip entry name is not a clean relative path"}
 	}
+	return checkEntryData(e, size)
+}
+
+// checkEntryData is the part of checkEntry that makes an entry safe to
+// read: a method torch or a re-packing tool uses, sizes that fit the file.
+func checkEntryData(e *zip.File, size int64) error {
+	name := e.Name
 	switch e.Method {
 	case zip.Store:
 		if e.CompressedSize64 != e.UncompressedSize64 {
@@ -130,6 +140,23 @@ func checkEntry(e *zip.File, prefix string, size int64) error {
 	}
 	if off < 0 || e.CompressedSize64 > uint64(size) || off > size-int64(e.CompressedSize64) {
 		return &FormatError{Record: name, Offset: off, Msg: fmt.Sprintf("entry data of %d bytes runs past the end of the file", e.CompressedSize64)}
+	}
+	return nil
+}
+
+// checkInflated bounds what all deflated entries together expand to: each
+// may expand maxDeflateRatio times plus 1 MiB, but a thousand small ones
+// would otherwise make a file of a megabyte hold a gigabyte.
+func checkInflated(files []*zip.File, size int64) error {
+	limit := maxDeflateRatio*uint64(size) + 1<<20
+	var total uint64
+	for _, e := range files {
+		if e.Method != zip.Deflate {
+			continue
+		}
+		if total += min(e.UncompressedSize64, 1<<62); total > limit {
+			return &FormatError{Offset: -1, Msg: fmt.Sprintf("deflated zip entries expand to more than %d bytes, too much for a file of %d bytes", limit, size)}
+		}
 	}
 	return nil
 }
