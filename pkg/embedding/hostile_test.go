@@ -2,17 +2,15 @@ package embedding
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -21,49 +19,6 @@ const (
 	ehMalicious = "../../testdata/malicious"
 	ehCorrupt   = "../../testdata/corrupt"
 )
-
-func ehJSONL(t testing.TB, path string) []map[string]any {
-	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("test data missing: %v", err)
-	}
-	defer fh.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// ehHinted: msg contains reason_contains or one of reason_any, case
-// insensitively (testdata/gen/README.md).
-func ehHinted(msg string, exp map[string]any) bool {
-	var hints []string
-	if s, ok := exp["reason_contains"].(string); ok {
-		hints = append(hints, s)
-	}
-	if l, ok := exp["reason_any"].([]any); ok {
-		for _, h := range l {
-			hints = append(hints, h.(string))
-		}
-	}
-	if len(hints) == 0 {
-		return true
-	}
-	for _, h := range hints {
-		if strings.Contains(strings.ToLower(msg), strings.ToLower(h)) {
-			return true
-		}
-	}
-	return false
-}
 
 type ehFile struct {
 	path string
@@ -74,7 +29,7 @@ type ehFile struct {
 func ehHostileFiles(t *testing.T) []ehFile {
 	var out []ehFile
 	for _, dir := range []string{ehMalicious, ehCorrupt} {
-		for _, exp := range ehJSONL(t, filepath.Join(dir, "expected.jsonl")) {
+		for _, exp := range testcorpus.JSONL(t, filepath.Join(dir, "expected.jsonl")) {
 			p := filepath.Join(dir, exp["file"].(string))
 			st, err := os.Stat(p)
 			if err != nil {
@@ -89,19 +44,6 @@ func ehHostileFiles(t *testing.T) []ehFile {
 	return out
 }
 
-// ehAllocated runs fn and returns the bytes it allocated (TotalAlloc
-// delta after a GC, single goroutine; tests using it are not parallel).
-func ehAllocated(fn func()) uint64 {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-func ehBound(size int) uint64 { return 4*uint64(size) + 1<<20 }
-
 // TestHostileReadFile: ReadFile refuses every malicious and corrupt file
 // with an error (never a panic) that names what expected.jsonl says.
 func TestHostileReadFile(t *testing.T) {
@@ -111,7 +53,7 @@ func TestHostileReadFile(t *testing.T) {
 			if err == nil {
 				t.Fatalf("read as %s %s embedding", e.Container, e.Layout)
 			}
-			if !ehHinted(err.Error(), h.exp) {
+			if !testcorpus.ReasonMatches(err.Error(), h.exp) {
 				t.Errorf("error %q names none of %v", err, h.exp["reason_any"])
 			}
 			if want, _ := h.exp["sha256"].(string); want != "" && sum != "" && sum != want {
@@ -125,8 +67,8 @@ func TestHostileReadFile(t *testing.T) {
 // 4 × its size + 1 MiB.
 func TestHostileReadFileMemory(t *testing.T) {
 	for _, h := range ehHostileFiles(t) {
-		got := ehAllocated(func() { ReadFile(h.path, Options{}) })
-		if bound := ehBound(h.size); got > bound {
+		got := testcorpus.Allocated(func() { ReadFile(h.path, Options{}) })
+		if bound := testcorpus.MemBound(h.size); got > bound {
 			t.Errorf("%s (%d bytes): ReadFile allocated %d bytes, more than %d", h.path, h.size, got, bound)
 		}
 	}
@@ -235,7 +177,7 @@ func TestHostileHugeNumel(t *testing.T) {
 			t.Errorf("%s: %d bytes, not about 1 KiB", name, st.Size())
 		}
 		var err error
-		got := ehAllocated(func() { _, _, err = ReadFile(path, Options{}) })
+		got := testcorpus.Allocated(func() { _, _, err = ReadFile(path, Options{}) })
 		if err == nil || !strings.Contains(err.Error(), `storage "0"`) || !strings.Contains(err.Error(), "1099511627776") {
 			t.Errorf("%s: error %v; want one naming storage \"0\" and its 2^40 elements", name, err)
 		}
@@ -264,7 +206,7 @@ func TestHostileRepeatedTensor(t *testing.T) {
 		b := ehZip(t, pkl, storage)
 		path := ehWrite(t, b)
 		var err error
-		got := ehAllocated(func() { _, _, err = ReadFile(path, Options{}) })
+		got := testcorpus.Allocated(func() { _, _, err = ReadFile(path, Options{}) })
 		if err == nil || !strings.Contains(err.Error(), "overlap") {
 			t.Errorf("%s: error %v", name, err)
 		}
@@ -294,11 +236,11 @@ func TestHostileMemoTree(t *testing.T) {
 	pkl := ehPickle().raw('}').str("emb_params").raw(p.b[2:]...).get(60).raw('s', '.').b
 	b := ehZip(t, pkl, nil)
 	var err error
-	got := ehAllocated(func() { _, _, err = ReadFile(ehWrite(t, b), Options{}) })
+	got := testcorpus.Allocated(func() { _, _, err = ReadFile(ehWrite(t, b), Options{}) })
 	if err == nil || !strings.Contains(err.Error(), "data.pkl") {
 		t.Errorf("error %v", err)
 	}
-	if got > ehBound(len(b)) {
+	if got > testcorpus.MemBound(len(b)) {
 		t.Errorf("allocated %d bytes for a file of %d", got, len(b))
 	}
 }

@@ -7,26 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/pkg/tensor"
 )
-
-// tpAllocated runs fn and returns the bytes it allocated (TotalAlloc
-// delta, after a GC). Tests using it must not run in parallel.
-func tpAllocated(fn func()) uint64 {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// tpMemBound is what reading a hostile file of size bytes may allocate.
-func tpMemBound(size int) uint64 { return 4*uint64(size) + 1<<20 }
 
 // tpReadAll opens b, loads every tensor and scans it, as inspect and
 // convert would; it returns the first error.
@@ -52,7 +38,7 @@ type tpHostile struct {
 func tpHostileFiles(t *testing.T) []tpHostile {
 	var out []tpHostile
 	for _, dir := range []string{tpMalicious, tpCorrupt} {
-		for _, exp := range tpJSONL(t, filepath.Join(dir, "expected.jsonl")) {
+		for _, exp := range testcorpus.JSONL(t, filepath.Join(dir, "expected.jsonl")) {
 			name := exp["file"].(string)
 			b, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
@@ -87,7 +73,7 @@ func TestHostileFiles(t *testing.T) {
 			torchish := !strings.HasSuffix(h.name, ".safetensors")
 			switch {
 			case err != nil:
-				if torchish && !tpContainsAny(err.Error(), h.exp) && h.name != "random_bytes.pt" {
+				if torchish && !testcorpus.ReasonMatches(err.Error(), h.exp) && h.name != "random_bytes.pt" {
 					t.Errorf("error %q names none of %v", err, h.exp["reason_any"])
 				}
 				if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsafe) && !errors.Is(err, ErrUnsupported) {
@@ -117,12 +103,12 @@ func TestHostileFiles(t *testing.T) {
 // hostile file each allocate at most 4 × its size + 1 MiB.
 func TestHostileMemory(t *testing.T) {
 	for _, h := range tpHostileFiles(t) {
-		bound := tpMemBound(len(h.data))
-		got := tpAllocated(func() { tpReadAll(h.data) })
+		bound := testcorpus.MemBound(len(h.data))
+		got := testcorpus.Allocated(func() { tpReadAll(h.data) })
 		if got > bound {
 			t.Errorf("%s/%s (%d bytes): Open+Load allocated %d bytes, more than %d", h.dir, h.name, len(h.data), got, bound)
 		}
-		got = tpAllocated(func() { ScanFile(bytes.NewReader(h.data), int64(len(h.data))) })
+		got = testcorpus.Allocated(func() { ScanFile(bytes.NewReader(h.data), int64(len(h.data))) })
 		if got > bound {
 			t.Errorf("%s/%s (%d bytes): ScanFile allocated %d bytes, more than %d", h.dir, h.name, len(h.data), got, bound)
 		}
@@ -164,7 +150,7 @@ func TestHostileHugeNumel(t *testing.T) {
 				t.Errorf("the file has %d bytes, not about 1 KiB", len(b))
 			}
 			var err error
-			got := tpAllocated(func() { err = tpReadAll(b) })
+			got := testcorpus.Allocated(func() { err = tpReadAll(b) })
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -316,7 +302,7 @@ func TestHostileNestedMemo(t *testing.T) {
 				b = tpLegacy(pkl, tpKeyList())
 			}
 			var err error
-			got := tpAllocated(func() { err = tpReadAll(b) })
+			got := testcorpus.Allocated(func() { err = tpReadAll(b) })
 			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "pickle") && !strings.Contains(err.Error(), "data.pkl") {
 				t.Errorf("%s in %s: error %v", name, wrap, err)
 			}
@@ -389,8 +375,8 @@ func TestHostileDeflatedStorages(t *testing.T) {
 	entries = append(entries, tpEntry{name: "archive/padding", data: pad})
 	b := tpZip(t, entries...)
 	var err error
-	got := tpAllocated(func() { err = tpReadAll(b) })
-	if got > tpMemBound(len(b)) {
+	got := testcorpus.Allocated(func() { err = tpReadAll(b) })
+	if got > testcorpus.MemBound(len(b)) {
 		t.Errorf("allocated %d bytes for a file of %d (err %v)", got, len(b), err)
 	}
 	if err == nil || !errors.Is(err, ErrFormat) {

@@ -2,12 +2,10 @@ package torchpt
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -377,33 +376,6 @@ func tpSHA(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// tpJSONL reads an expected.jsonl, one object per line.
-func tpJSONL(t testing.TB, path string) []map[string]any {
-	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("test data missing: %v", err)
-	}
-	defer fh.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, m)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // tpCorpusDir returns the real corpus folder or skips the test, saying why.
 func tpCorpusDir(t testing.TB) string {
 	t.Helper()
@@ -451,7 +423,7 @@ func tpInts(v any) []int {
 // ParameterDict and every dtype.
 func TestReadFixtures(t *testing.T) {
 	n := 0
-	for _, exp := range tpJSONL(t, filepath.Join(tpFixtures, "expected.jsonl")) {
+	for _, exp := range testcorpus.JSONL(t, filepath.Join(tpFixtures, "expected.jsonl")) {
 		name := exp["file"].(string)
 		if !tpIsTorchName(name) {
 			continue
@@ -569,7 +541,7 @@ func TestReadFixturesSharedStorage(t *testing.T) {
 func TestReadCorpus(t *testing.T) {
 	dir := tpCorpusDir(t)
 	exp := map[string]map[string]any{}
-	for _, e := range tpJSONL(t, filepath.Join(dir, "expected.json")) {
+	for _, e := range testcorpus.JSONL(t, filepath.Join(dir, "expected.json")) {
 		exp[e["file"].(string)] = e
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*"))

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/embtool/embtool/internal/testcorpus"
 )
 
 // tpPosixSystem is formats.md §16.1: pickle.dumps(os.system('id'))'s
@@ -457,7 +459,7 @@ func TestScanStructure(t *testing.T) {
 // "unsafe" files are reported unsafe, "error" files are refused (unsafe is
 // fine too), and the report names the expected reason.
 func TestScanFileMalicious(t *testing.T) {
-	for _, exp := range tpJSONL(t, filepath.Join(tpMalicious, "expected.jsonl")) {
+	for _, exp := range testcorpus.JSONL(t, filepath.Join(tpMalicious, "expected.jsonl")) {
 		name := exp["file"].(string)
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(tpMalicious, name))
@@ -479,7 +481,7 @@ func TestScanFileMalicious(t *testing.T) {
 				t.Fatalf("expected verdict %q", want)
 			}
 			report := tpScanReport(s)
-			if !tpContainsAny(report, exp) {
+			if !testcorpus.ReasonMatches(report, exp) {
 				t.Errorf("report %q names none of %v", report, exp["reason_any"])
 			}
 			if want := exp["container"].(string); want == "zip" && s.Format != FormatZip || want == "legacy" && s.Format != FormatLegacy {
@@ -506,29 +508,6 @@ func tpScanReport(s *FileScan) string {
 		parts = append(parts, f.String())
 	}
 	return strings.Join(parts, "; ")
-}
-
-// tpContainsAny: msg contains reason_contains or one of reason_any, case
-// insensitively (testdata/gen/README.md).
-func tpContainsAny(msg string, exp map[string]any) bool {
-	var hints []string
-	if s, ok := exp["reason_contains"].(string); ok {
-		hints = append(hints, s)
-	}
-	if l, ok := exp["reason_any"].([]any); ok {
-		for _, h := range l {
-			hints = append(hints, h.(string))
-		}
-	}
-	if len(hints) == 0 {
-		return true
-	}
-	for _, h := range hints {
-		if strings.Contains(strings.ToLower(msg), strings.ToLower(h)) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestScanFileSafe: every fixture (torch, safetensors, PNG) and every file
