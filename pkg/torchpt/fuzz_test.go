@@ -14,14 +14,21 @@ import (
 // tpFuzzMax caps a fuzz input: the targets must stay cheap.
 const tpFuzzMax = 1 << 20
 
+// tpFuzzSeedMax caps a seed file. Every input that finds new coverage is
+// minimised byte by byte (up to -fuzzminimizetime, a minute), which for a
+// 200 KiB corpus file takes the whole minute each time; the smaller files
+// of the corpus and the fixtures cover the same structures.
+const tpFuzzSeedMax = 24 << 10
+
 // tpFuzzSeedFiles adds every file of the given folders (no larger than
-// 256 KiB) as a seed; absent folders (the corpus in ../shared) add none.
+// tpFuzzSeedMax) as a seed; absent folders (the corpus in ../shared) add
+// none.
 func tpFuzzSeedFiles(f *testing.F, keep func(name string, b []byte) bool, dirs ...string) {
 	for _, dir := range dirs {
 		names, _ := filepath.Glob(filepath.Join(dir, "*"))
 		for _, p := range names {
 			b, err := os.ReadFile(p)
-			if err != nil || len(b) > 256<<10 || !keep(filepath.Base(p), b) {
+			if err != nil || len(b) > tpFuzzSeedMax || !keep(filepath.Base(p), b) {
 				continue
 			}
 			f.Add(b)

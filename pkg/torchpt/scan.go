@@ -36,9 +36,10 @@ const (
 	symPDict   // a ParameterDict instance
 	symStorage // a persistent storage reference
 	symInert   // result of an inert checkpoint extra (numpy scalar, dtype)
+	symBytes   // a bytes object (SHORT_BINBYTES, BINBYTES, BINBYTES8)
 )
 
-var symNames = [...]string{"value", "str", "global", "dict", "OrderedDict", "list", "tuple", "set", "tensor", "ParameterDict", "storage", "inert value"}
+var symNames = [...]string{"value", "str", "global", "dict", "OrderedDict", "list", "tuple", "set", "tensor", "ParameterDict", "storage", "inert value", "bytes"}
 
 func (k symKind) String() string { return symNames[k] }
 
@@ -317,9 +318,20 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			return s.push(sym{kind: symOther})
 		}
 		return s.push(sym{kind: symStr, text: string(raw)})
-	case 'U', 'T', 'S', 'C', 'B', 0x8e, 0x96:
+	case 'U', 'T', 'S', 0x96:
 		// Python 2 str / bytes: a storage typename may arrive as bytes.
 		return s.push(sym{kind: symStr, text: string(raw)})
+	case 'C', 'B', 0x8e:
+		// Python 3 bytes: the VM holds them as []byte, which cannot be a
+		// key of its OrderedDict or sets (see countItems).
+		return s.push(sym{kind: symBytes, text: string(raw)})
+	case 0x8a:
+		if len(raw) == 0 {
+			// Python reads it as 0, but CPython never writes it and
+			// gopickle cannot decode it.
+			return s.fail("LONG1 of no bytes")
+		}
+		return s.push(sym{kind: symOther})
 	case '}', 'd':
 		if code == 'd' {
 			items, err := s.popMark(name)
@@ -370,12 +382,14 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		}
 		return s.expectTop(name, symList)
 	case 's':
-		for i := 0; i < 2; i++ {
-			if _, err := s.pop(name); err != nil {
-				return err
-			}
+		if _, err := s.pop(name); err != nil {
+			return err
 		}
-		return s.countItems(name, 1)
+		key, err := s.pop(name)
+		if err != nil {
+			return err
+		}
+		return s.countItems(name, []sym{key}, 1)
 	case 'u':
 		items, err := s.popMark(name)
 		if err != nil {
@@ -384,10 +398,16 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if len(items)%2 != 0 {
 			return s.fail("SETITEMS with an odd number of items (%d)", len(items))
 		}
-		return s.countItems(name, len(items)/2)
+		return s.countItems(name, items, 2)
 	case 0x90:
-		if _, err := s.popMark(name); err != nil {
+		items, err := s.popMark(name)
+		if err != nil {
 			return err
+		}
+		for _, x := range items {
+			if x.kind == symBytes {
+				return s.fail("ADDITEMS of a bytes item, which embtool cannot hold in a set")
+			}
 		}
 		return s.expectTop(name, symSet)
 	case 'c', 'i':
@@ -515,7 +535,9 @@ func (s *scanner) expectTop(name string, want symKind) error {
 	return nil
 }
 
-func (s *scanner) countItems(name string, n int) error {
+// countItems checks the target of SETITEM(S) and counts its items: the
+// keys are items[0], items[step], ….
+func (s *scanner) countItems(name string, items []sym, step int) error {
 	x, err := s.top(name)
 	if err != nil {
 		return err
@@ -523,7 +545,14 @@ func (s *scanner) countItems(name string, n int) error {
 	if x.kind != symDict && x.kind != symODict {
 		return s.fail("%s on a %s, not a dict", name, x.kind)
 	}
-	s.dictItems += n
+	if x.kind == symODict {
+		for i := 0; i < len(items); i += step {
+			if items[i].kind == symBytes {
+				return s.fail("%s of a bytes key into an OrderedDict, which embtool cannot hold", name)
+			}
+		}
+	}
+	s.dictItems += len(items) / step
 	if s.dictItems > maxDictItems {
 		return s.fail("more than %d dict items", maxDictItems)
 	}
