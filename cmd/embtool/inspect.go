@@ -32,7 +32,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		if in.err != nil {
 			return report{Path: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
 		}
-		return inspectFile(in.path, opts)
+		return inspectFile(in.path, opts, *asJSON)
 	})
 	for _, r := range reports {
 		if !r.OK {

@@ -86,7 +86,9 @@ func promptName(path string, e *embedding.Embedding) string {
 
 // inspectFile reads one file into its report. The report is not OK when
 // the file cannot be read, is unsafe, or holds no loadable embedding.
-func inspectFile(path string, opts embedding.Options) report {
+// The legacy checksum is a serial hash over every value; only JSON output,
+// which shows it, asks for it (withChecksum).
+func inspectFile(path string, opts embedding.Options, withChecksum bool) report {
 	r := report{Path: path, Warnings: []string{}, Tensors: []tensorReport{}}
 	e, sum, err := embedding.ReadFile(path, opts)
 	if sum != "" {
@@ -116,18 +118,18 @@ func inspectFile(path string, opts embedding.Options) report {
 	r.Step, r.SDCheckpoint, r.SDCheckpointName = e.Step, e.SDCheckpoint, e.SDCheckpointName
 	r.Metadata = e.Metadata
 	r.Unsafe = e.Unsafe
-	if c, ok := e.Checksum(); ok {
-		r.Checksum = &c
+	if withChecksum {
+		if c, ok := e.Checksum(); ok {
+			r.Checksum = &c
+		}
 	}
-	shown := e.Vectors
-	if len(shown) == 0 {
-		shown = e.All
+	for i, t := range e.Vectors {
+		r.Tensors = append(r.Tensors, tensorReport{Key: t.Key, DType: string(t.Tensor.DType), Shape: t.Tensor.Shape, Norms: e.VectorNorms(i)})
 	}
-	for _, t := range shown {
-		r.Tensors = append(r.Tensors, tensorReport{
-			Key: t.Key, DType: string(t.Tensor.DType), Shape: t.Tensor.Shape,
-			Norms: embedding.Norms(t.Tensor),
-		})
+	if len(e.Vectors) == 0 { // refused: show what was found
+		for _, t := range e.All {
+			r.Tensors = append(r.Tensors, tensorReport{Key: t.Key, DType: string(t.Tensor.DType), Shape: t.Tensor.Shape, Norms: embedding.Norms(t.Tensor)})
+		}
 	}
 	r.rowNorms = e.RowNorms()
 	r.Warnings = append(r.Warnings, e.Warnings...)

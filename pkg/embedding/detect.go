@@ -346,8 +346,10 @@ func setVectors(e *Embedding, vecs []Named) (*Embedding, error) {
 			other(fmt.Sprintf("width %d matches no CLIP text encoder (768 SD1, 1024 SD2, 768+1280 SDXL)", w))
 		}
 	}
-	for _, v := range vecs {
-		e.Warnings = append(e.Warnings, valueWarnings(v)...)
+	e.stats = make([]vectorStats, len(vecs))
+	for i, v := range vecs {
+		e.stats[i] = statsOf(v.Tensor)
+		e.Warnings = append(e.Warnings, valueWarnings(v, e.stats[i])...)
 	}
 	return e, nil
 }

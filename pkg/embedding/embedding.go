@@ -84,6 +84,8 @@ type Embedding struct {
 	OtherReason string
 	// Unsafe lists pickle findings when reading was asked to go on anyway.
 	Unsafe []string
+	// stats[i] describes Vectors[i]: norms, non-finite and zero rows.
+	stats []vectorStats
 }
 
 // ModelForWidth names the family of a single-encoder width.

@@ -293,7 +293,7 @@ func assemble(inputs []MergeInput, out []component, opts MergeOptions, warnings 
 	}
 	e.Metadata = map[string]string{RecipeKey: string(js)}
 	for _, v := range e.Vectors {
-		warnings = append(warnings, valueWarnings(v)...)
+		warnings = append(warnings, valueWarnings(v, statsOf(v.Tensor))...)
 	}
 	return e, warnings, nil
 }

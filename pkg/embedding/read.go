@@ -46,8 +46,8 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	var r io.ReaderAt = fh
 	h := sha256.New()
 	if st.Size() <= wholeFileLimit {
-		data, err := io.ReadAll(io.LimitReader(fh, wholeFileLimit+1))
-		if err != nil {
+		data := make([]byte, st.Size())
+		if _, err := io.ReadFull(fh, data); err != nil {
 			return nil, "", err
 		}
 		h.Write(data)

@@ -1,6 +1,8 @@
 package embedding
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
@@ -17,22 +19,113 @@ const (
 	MetaCheckpointName = "sd_checkpoint_name"
 )
 
+// vectorStats are the facts inspect reports about one tensor, from one
+// pass over its stored bytes (no float64 copy of the tensor).
+type vectorStats struct {
+	norms    []float64 // per row, computed in float64
+	nan, inf int
+	zeroRows []int
+}
+
+// statsOf reads a float tensor row by row.
+func statsOf(t *tensor.Tensor) vectorStats {
+	n, w := t.Rows()
+	st := vectorStats{norms: make([]float64, n)}
+	es := t.DType.Size()
+	if w == 0 || es == 0 || len(t.Data) != n*w*es || !t.DType.IsFloat() {
+		return st
+	}
+	at := elementReader(t.DType)
+	for r := 0; r < n; r++ {
+		row := t.Data[r*w*es : (r+1)*w*es]
+		var sum float64
+		nonzero := false
+		if t.DType == tensor.F32 && fastRowF32(row, &sum) {
+			// The common case, finite and not all zero, without a call
+			// per element.
+			st.norms[r] = math.Sqrt(sum)
+			continue
+		}
+		sum = 0
+		for i := 0; i < w; i++ {
+			x := at(row, i)
+			switch {
+			case x == 0:
+				continue
+			case x != x:
+				st.nan++
+			case math.IsInf(x, 0):
+				st.inf++
+			}
+			nonzero = true
+			sum += x * x
+		}
+		if !nonzero {
+			st.zeroRows = append(st.zeroRows, r)
+		}
+		if math.IsInf(sum, 0) || (sum != 0 && sum < 0x1p-900) {
+			// Overflow or deep underflow of the plain sum: the scaled
+			// algorithm gives the exact-as-possible norm.
+			vals := make([]float64, w)
+			for i := range vals {
+				vals[i] = at(row, i)
+			}
+			st.norms[r] = tensor.Norm64(vals)
+			continue
+		}
+		st.norms[r] = math.Sqrt(sum)
+	}
+	return st
+}
+
+// fastRowF32 sums the squares of an F32 row in float64 and reports true
+// when every value was finite, the row not all zero and the sum in range;
+// otherwise the caller takes the general path.
+func fastRowF32(row []byte, sum *float64) bool {
+	var s float64
+	var or uint32
+	for len(row) >= 4 {
+		b := binary.LittleEndian.Uint32(row)
+		if b&0x7f800000 == 0x7f800000 {
+			return false // NaN or Inf
+		}
+		or |= b &^ 0x80000000
+		x := float64(math.Float32frombits(b))
+		s += x * x
+		row = row[4:]
+	}
+	*sum = s
+	return or != 0 && !math.IsInf(s, 0) && s >= 0x1p-900
+}
+
+// elementReader returns a function reading element i of little-endian
+// float data of dtype dt, widened exactly to float64.
+func elementReader(dt tensor.DType) func(b []byte, i int) float64 {
+	switch dt {
+	case tensor.F64:
+		return func(b []byte, i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])) }
+	case tensor.F32:
+		return func(b []byte, i int) float64 {
+			return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		}
+	case tensor.F16:
+		return func(b []byte, i int) float64 { return float64(tensor.F16ToF32(binary.LittleEndian.Uint16(b[2*i:]))) }
+	default: // BF16
+		return func(b []byte, i int) float64 { return float64(tensor.BF16ToF32(binary.LittleEndian.Uint16(b[2*i:]))) }
+	}
+}
+
 // Norms returns the L2 norm of each vector (row) of a float tensor,
 // computed in float64 from the stored values.
-func Norms(t *tensor.Tensor) []float64 {
-	vals, err := t.Float64s()
-	if err != nil {
-		return nil
+func Norms(t *tensor.Tensor) []float64 { return statsOf(t).norms }
+
+// VectorNorms returns the per-row norms of e.Vectors[i], computed once
+// when the file was read.
+func (e *Embedding) VectorNorms(i int) []float64 {
+	if i < len(e.stats) {
+		return e.stats[i].norms
 	}
-	n, w := t.Rows()
-	out := make([]float64, n)
-	if w == 0 {
-		return out
-	}
-	for i := range out {
-		out[i] = tensor.Norm64(vals[i*w : (i+1)*w])
-	}
-	return out
+	return Norms(e.Vectors[i].Tensor)
 }
 
 // RowNorms returns the per-vector norms of the embedding: for SDXL the
@@ -42,10 +135,10 @@ func (e *Embedding) RowNorms() []float64 {
 		return nil
 	}
 	out := make([]float64, e.Count)
-	for _, v := range e.Vectors {
-		for i, x := range Norms(v.Tensor) {
-			if i < len(out) {
-				out[i] += x * x
+	for i := range e.Vectors {
+		for r, x := range e.VectorNorms(i) {
+			if r < len(out) {
+				out[r] += x * x
 			}
 		}
 	}
@@ -57,51 +150,47 @@ func (e *Embedding) RowNorms() []float64 {
 
 // valueWarnings reports non-finite values, all-zero vectors and vectors
 // that repeat one another, which usually mean a broken training run or a
-// careless merge. One pass over the values, one over the rows' bytes.
-func valueWarnings(v Named) []string {
+// careless merge.
+func valueWarnings(v Named, st vectorStats) []string {
 	var out []string
-	t := v.Tensor
-	n, w := t.Rows()
-	vals, err := t.Float64s()
-	if err != nil || n == 0 || w == 0 {
-		return out
+	if st.nan+st.inf > 0 {
+		out = append(out, fmt.Sprintf("%s: %d NaN and %d infinite values: the embedding will produce garbage", v.Key, st.nan, st.inf))
 	}
-	nan, inf := 0, 0
-	var zero []string
-	for i := 0; i < n; i++ {
-		allZero := true
-		for _, x := range vals[i*w : (i+1)*w] {
-			switch {
-			case x == 0:
-				continue
-			case x != x:
-				nan++
-			case math.IsInf(x, 0):
-				inf++
-			}
-			allZero = false
+	if len(st.zeroRows) > 0 {
+		zero := make([]string, len(st.zeroRows))
+		for i, r := range st.zeroRows {
+			zero[i] = fmt.Sprint(r)
 		}
-		if allZero {
-			zero = append(zero, fmt.Sprint(i))
-		}
-	}
-	if nan+inf > 0 {
-		out = append(out, fmt.Sprintf("%s: %d NaN and %d infinite values: the embedding will produce garbage", v.Key, nan, inf))
-	}
-	if len(zero) > 0 {
 		out = append(out, fmt.Sprintf("%s: all-zero vectors %s", v.Key, listSome(zero, 8)))
 	}
 	// Identical rows, bit for bit: each repeat names the first row it equals.
+	t := v.Tensor
+	n, _ := t.Rows()
+	if n < 2 || len(t.Data)%n != 0 {
+		return out
+	}
 	rowBytes := len(t.Data) / n
-	seen := map[string]int{}
+	row := func(i int) []byte { return t.Data[i*rowBytes : (i+1)*rowBytes] }
+	// Group rows by their first 16 bytes, and compare whole rows only
+	// within a group: most embeddings have no repeats, and hashing every
+	// row in full would cost as much as reading the file again.
+	var key [16]byte
+	groups := map[[16]byte][]int{}
 	var dups []string
 	for i := 0; i < n; i++ {
-		row := t.Data[i*rowBytes : (i+1)*rowBytes]
-		if j, ok := seen[string(row)]; ok { // no allocation for the lookup
-			dups = append(dups, fmt.Sprintf("%d=%d", i, j))
+		copy(key[:], row(i))
+		first := -1
+		for _, j := range groups[key] {
+			if bytes.Equal(row(j), row(i)) {
+				first = j
+				break
+			}
+		}
+		if first >= 0 {
+			dups = append(dups, fmt.Sprintf("%d=%d", i, first))
 			continue
 		}
-		seen[string(row)] = i
+		groups[key] = append(groups[key], i)
 	}
 	if len(dups) > 0 {
 		out = append(out, fmt.Sprintf("%s: identical vectors %s", v.Key, listSome(dups, 8)))
@@ -113,16 +202,25 @@ func valueWarnings(v Named) []string {
 // const_hash over the float32 values × 100, row-major. It is undefined for
 // SDXL embeddings and for non-finite values; ok is false then.
 func (e *Embedding) Checksum() (string, bool) {
-	if len(e.Vectors) != 1 {
+	if len(e.Vectors) != 1 || e.Layout == LayoutOther {
 		return "", false
 	}
-	vals, err := e.Vectors[0].Tensor.Float32s()
-	if err != nil {
+	t := e.Vectors[0].Tensor
+	es := t.DType.Size()
+	if !t.DType.IsFloat() || es == 0 {
 		return "", false
 	}
+	at := elementReader(t.DType)
 	var r int64
-	for _, v := range vals {
-		x := v * 100 // float32 multiply, as torch does
+	for i := 0; i < len(t.Data)/es; i++ {
+		// The value as torch holds it after loading (float32), times 100
+		// in float32, as torch does.
+		var x float32
+		if t.DType == tensor.F32 {
+			x = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:])) * 100
+		} else {
+			x = float32(at(t.Data, i)) * 100
+		}
 		if math.IsNaN(float64(x)) || math.Abs(float64(x)) > 1e15 {
 			// Python raises on NaN/Inf; beyond 1e15 the products would
 			// need Python's unbounded ints. No real embedding comes near.
