@@ -46,8 +46,11 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		enc.SetEscapeHTML(false)
 		for _, r := range reports {
 			if err := enc.Encode(r); err != nil {
-				fmt.Fprintf(stderr, "embtool: %v\n", err)
-				return exitFailed
+				// One record that cannot be encoded must not end the
+				// output: report it as failed and go on.
+				fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, err)
+				enc.Encode(report{Path: r.Path, Error: "encoding the report: " + err.Error()})
+				status = exitFailed
 			}
 		}
 		return status

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/embtool/embtool/pkg/embedding"
@@ -13,10 +15,32 @@ import (
 
 // tensorReport is one entry of "tensors" in inspect --json.
 type tensorReport struct {
-	Key   string    `json:"key"`
-	DType string    `json:"dtype"`
-	Shape []int     `json:"shape"`
-	Norms []float64 `json:"norms"`
+	Key   string `json:"key"`
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+	Norms norms  `json:"norms"`
+}
+
+// norms are per-vector L2 norms. JSON has no NaN or Infinity, so a norm
+// that is not finite (the file holds NaN/Inf values, which the warnings
+// name) is written as null.
+type norms []float64
+
+// MarshalJSON writes each norm with the shortest repr that reads back to
+// the same float64, and null where it is not finite.
+func (n norms) MarshalJSON() ([]byte, error) {
+	b := []byte{'['}
+	for i, x := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			b = append(b, "null"...)
+			continue
+		}
+		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+	}
+	return append(b, ']'), nil
 }
 
 // report is one line of inspect --json (design.md §1). Field names are
