@@ -111,7 +111,7 @@ func atomicWrite(path string, force bool, write func(w io.Writer, prefix string)
 	if err := f.Chmod(0o644); err != nil {
 		return err
 	}
-	if err := write(f, archivePrefix(strings.TrimSuffix(base, filepath.Ext(base)))); err != nil {
+	if err := write(&writebackWriter{f: f}, archivePrefix(strings.TrimSuffix(base, filepath.Ext(base)))); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
@@ -192,4 +192,24 @@ func (c *converted) Load() (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return t.Convert(c.dt)
+}
+
+// writebackChunk: every this many bytes written, start their writeback.
+const writebackChunk = 32 << 20
+
+// writebackWriter writes to f and starts writeback of each finished chunk
+// while later ones are still being produced.
+type writebackWriter struct {
+	f          *os.File
+	off, start int64
+}
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.start >= writebackChunk {
+		startWriteback(w.f, w.start, w.off-w.start)
+		w.start = w.off
+	}
+	return n, err
 }
