@@ -181,3 +181,44 @@ func TestMergeExactCases(t *testing.T) {
 		t.Errorf("recipe %q: %v", got.Metadata[RecipeKey], err)
 	}
 }
+
+// TestMergeCorpusRow: 'FastNegativeV2.pt[50]' gives one vector equal to
+// the source row bit for bit, and --norm 0.4 on badhandv4.pt gives six
+// vectors of norm 0.4 ± 1e-6 (the acceptance checks).
+func TestMergeCorpusRow(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	src, _, err := ReadFile(filepath.Join(dir, "FastNegativeV2.pt"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, slice, err := SplitSliceArg(filepath.Join(dir, "FastNegativeV2.pt[50]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := Merge([]MergeInput{{Path: path, Slice: slice, E: src}}, MergeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := src.Vectors[0].Tensor.Data[50*768*4 : 51*768*4]
+	if n, _ := got.Vectors[0].Tensor.Rows(); n != 1 || string(got.Vectors[0].Tensor.Data) != string(row) {
+		t.Errorf("FastNegativeV2.pt[50]: %d vectors, not the source row bit for bit", n)
+	}
+	bh, _, err := ReadFile(filepath.Join(dir, "badhandv4.pt"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := 0.4
+	got, _, err = Merge([]MergeInput{{Path: "badhandv4.pt", E: bh}}, MergeOptions{Norm: &x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	norms := Norms(got.Vectors[0].Tensor)
+	if len(norms) != 6 {
+		t.Fatalf("%d vectors, want 6", len(norms))
+	}
+	for i, n := range norms {
+		if math.Abs(n-0.4) > 1e-6 {
+			t.Errorf("vector %d norm %.9f", i, n)
+		}
+	}
+}
