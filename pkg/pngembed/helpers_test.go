@@ -16,9 +16,6 @@ import (
 	"github.com/embtool/embtool/internal/testcorpus"
 )
 
-// corpusDir is the shared corpus of real files, beside the repository.
-const corpusDir = "../../../shared/corpus/real"
-
 // corpusFile returns the path of a corpus file, skipping the test when the
 // shared folder is absent.
 func corpusFile(t testing.TB, name string) string {
