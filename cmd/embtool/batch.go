@@ -29,7 +29,7 @@ func (c converter) batch(format, outDir string, dryRun bool, args []string, stdo
 		status   int
 		skipped  bool
 	}
-	results := forEach(expandPaths(args), stderr, func(in input) *result {
+	results := forEach(expandPaths(args, embeddingExts), stderr, func(in input) *result {
 		r := &result{}
 		if in.err != nil {
 			fmt.Fprintf(&r.err, "embtool: %s: %v\n", in.path, in.err)

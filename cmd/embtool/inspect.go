@@ -28,7 +28,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
 	status := exitOK
-	reports := forEach(expandPaths(fs.Args()), stderr, func(in input) report {
+	reports := forEach(expandPaths(fs.Args(), embeddingExts), stderr, func(in input) report {
 		if in.err != nil {
 			return report{Path: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
 		}

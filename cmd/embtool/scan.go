@@ -39,7 +39,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	status := exitOK
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	reports := forEach(expandPaths(fs.Args()), stderr, scanPath)
+	reports := forEach(expandPaths(fs.Args(), pickleExts), stderr, scanPath)
 	verdicts := map[string]int{}
 	for _, r := range reports {
 		verdicts[r.Verdict]++

@@ -13,15 +13,20 @@ import (
 // embeddingExts are the extensions A1111 loads embeddings from (case-insensitive).
 var embeddingExts = map[string]bool{".pt": true, ".bin": true, ".safetensors": true, ".png": true}
 
+// pickleExts are what scan also walks into: every file that may hold a
+// pickle (checkpoints, bare pickles) besides the embedding extensions.
+var pickleExts = map[string]bool{".pt": true, ".bin": true, ".safetensors": true, ".png": true,
+	".ckpt": true, ".pth": true, ".pkl": true, ".pickle": true}
+
 // isEmbeddingName reports whether a folder walk should read this file:
-// an embedding extension, not a *.preview.png (A1111 skips those), not a
-// temporary file of ours.
-func isEmbeddingName(name string) bool {
+// one of exts, not a *.preview.png (A1111 skips those), not a temporary
+// file of ours.
+func isEmbeddingName(name string, exts map[string]bool) bool {
 	if strings.HasPrefix(name, embedding.TempPrefix) {
 		return false
 	}
 	ext := strings.ToLower(filepath.Ext(name))
-	if !embeddingExts[ext] {
+	if !exts[ext] {
 		return false
 	}
 	if ext == ".png" && strings.HasSuffix(strings.ToLower(strings.TrimSuffix(name, filepath.Ext(name))), ".preview") {
@@ -40,9 +45,10 @@ type input struct {
 }
 
 // expandPaths turns the command line into files: a file is taken as given,
-// whatever its name; a folder is walked recursively for embedding files,
+// whatever its name; a folder is walked recursively for files with one of
+// the extensions exts,
 // sorted by path so output order is stable.
-func expandPaths(args []string) []input {
+func expandPaths(args []string, exts map[string]bool) []input {
 	var out []input
 	for _, arg := range args {
 		st, err := os.Stat(arg)
@@ -60,7 +66,7 @@ func expandPaths(args []string) []input {
 				found = append(found, input{path: p, err: err})
 				return nil
 			}
-			if isEmbeddingName(d.Name()) && isFile(p, d) {
+			if isEmbeddingName(d.Name(), exts) && isFile(p, d) {
 				found = append(found, input{path: p, root: arg})
 			}
 			return nil
