@@ -33,9 +33,9 @@ echo "building $BIN" >&2
 
 # --- the folder -------------------------------------------------------------
 # Sources: every .pt/.bin/.safetensors of the corpus and the fixtures (no
-# PNGs, no preview images). nan_inf.* are left out: `embtool inspect --json`
-# cannot encode NaN/Inf norms and stops its output at the first such file
-# (see bench/README.md), which would cut the embtool run short.
+# PNGs, no preview images). nan_inf.* are left out, as in the first recorded
+# run (when `inspect --json` could not yet encode NaN norms), so that the
+# folder stays the same from run to run.
 mapfile -d '' SOURCES < <(find "$CORPUS" "$FIXTURES" -maxdepth 1 -type f \
     \( -iname '*.pt' -o -iname '*.bin' -o -iname '*.safetensors' \) \
     ! -name 'nan_inf.*' -print0 | sort -z)
