@@ -66,6 +66,22 @@ func sameFields(t *testing.T, what string, got, want *Embedding) {
 	}
 }
 
+// chain converts src through three formats in turn, checking after each
+// step that the tensors are bit-identical and the A1111 fields intact.
+func chain(t *testing.T, src *Embedding, stem string, formats ...string) (a, b, c *Embedding) {
+	t.Helper()
+	steps := make([]*Embedding, len(formats))
+	cur, what := src, ""
+	for i, format := range formats {
+		cur = decode(t, encode(t, cur, format, stem))
+		what += "→." + format
+		sameVectors(t, what, cur, src)
+		sameFields(t, what, cur, src)
+		steps[i] = cur
+	}
+	return steps[0], steps[1], steps[2]
+}
+
 // TestRoundTripCorpus: for every real embedding, .pt → .safetensors → .pt
 // and .safetensors → .pt → .safetensors keep the tensors bit for bit and
 // the A1111 fields (and safetensors metadata) intact.
@@ -84,26 +100,8 @@ func TestRoundTripCorpus(t *testing.T) {
 		n++
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-			a := decode(t, encode(t, src, FormatPT, stem))
-			b := decode(t, encode(t, a, FormatSafetensors, stem))
-			c := decode(t, encode(t, b, FormatPT, stem))
-			for _, step := range []struct {
-				what string
-				e    *Embedding
-			}{{".pt", a}, {".pt→.safetensors", b}, {".pt→.safetensors→.pt", c}} {
-				sameVectors(t, step.what, step.e, src)
-				sameFields(t, step.what, step.e, src)
-			}
-			d := decode(t, encode(t, src, FormatSafetensors, stem))
-			e := decode(t, encode(t, d, FormatPT, stem))
-			f := decode(t, encode(t, e, FormatSafetensors, stem))
-			for _, step := range []struct {
-				what string
-				e    *Embedding
-			}{{".safetensors", d}, {".safetensors→.pt", e}, {".safetensors→.pt→.safetensors", f}} {
-				sameVectors(t, step.what, step.e, src)
-				sameFields(t, step.what, step.e, src)
-			}
+			chain(t, src, stem, FormatPT, FormatSafetensors, FormatPT)
+			d, _, f := chain(t, src, stem, FormatSafetensors, FormatPT, FormatSafetensors)
 			if src.Layout == LayoutSDXL {
 				// An SDXL .pt is {clip_l, clip_g}: A1111 converts every value
 				// of that dict to a tensor, so nothing else may go in, and
