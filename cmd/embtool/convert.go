@@ -126,23 +126,21 @@ func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
 	for _, u := range e.Unsafe {
 		fmt.Fprintf(stderr, "embtool: %s: warning: unsafe pickle content ignored (--allow-unsafe, nothing executed): %s\n", in, u)
 	}
-	if c.skipSame || c.dryRun {
-		plan, err := embedding.Plan(e, target)
-		if err != nil {
-			fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
-			return exitFailed
-		}
-		if c.skipSame && !c.force {
-			if old, _, err := embedding.ReadFile(out, embedding.Options{}); err == nil && plan.Verify(old, format) == nil {
-				fmt.Fprintf(stdout, "skipped %s: already holds the same tensors\n", out)
-				return exitOK
-			}
-		}
-		if c.dryRun {
-			return c.dryRunReport(in, out, stdout, stderr)
+	plan, err := embedding.Plan(e, target)
+	if err != nil {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		return exitFailed
+	}
+	if c.skipSame && !c.force {
+		if old, _, err := embedding.ReadFile(out, embedding.Options{}); err == nil && plan.Verify(old, format) == nil {
+			fmt.Fprintf(stdout, "skipped %s: already holds the same tensors\n", out)
+			return exitOK
 		}
 	}
-	return writeEmbedding(e, target, format, out, c.force, stdout, stderr)
+	if c.dryRun {
+		return c.dryRunReport(in, out, stdout, stderr)
+	}
+	return savePlan(plan, e.Width, format, out, c.force, stdout, stderr)
 }
 
 // dryRunReport says what a real run would do with out.
@@ -155,13 +153,18 @@ func (c converter) dryRunReport(in, out string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// writeEmbedding plans, saves and reports one output; shared by convert and merge.
+// writeEmbedding plans, saves and reports one output (merge's path).
 func writeEmbedding(e *embedding.Embedding, target embedding.Target, format, out string, force bool, stdout, stderr io.Writer) int {
 	plan, err := embedding.Plan(e, target)
 	if err != nil {
 		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
 		return exitFailed
 	}
+	return savePlan(plan, e.Width, format, out, force, stdout, stderr)
+}
+
+// savePlan prints the plan's warnings, saves it and reports the output.
+func savePlan(plan *embedding.Planned, width int, format, out string, force bool, stdout, stderr io.Writer) int {
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", out, w)
 	}
@@ -171,7 +174,7 @@ func writeEmbedding(e *embedding.Embedding, target embedding.Target, format, out
 	}
 	t := plan.Tensors[0].Tensor
 	n, _ := t.Rows()
-	fmt.Fprintf(stdout, "wrote %s: %s layout, %d×%d %s\n", out, plan.Layout, n, e.Width, t.DType)
+	fmt.Fprintf(stdout, "wrote %s: %s layout, %d×%d %s\n", out, plan.Layout, n, width, t.DType)
 	return exitOK
 }
 
