@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -16,7 +18,7 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the CLI scripts in testdata/script. $FIXTURES is the
 // repository's testdata folder; $CORPUS the real corpus beside the
-// checkout (scripts that need it skip when it is absent).
+// checkout (scripts that need it skip when it is absent: [!corpus] skip).
 func TestScripts(t *testing.T) {
 	fixtures, err := filepath.Abs("../../testdata")
 	if err != nil {
@@ -32,6 +34,20 @@ func TestScripts(t *testing.T) {
 			env.Setenv("FIXTURES", fixtures)
 			env.Setenv("CORPUS", corpus)
 			return nil
+		},
+		// [corpus]: the real corpus is there. Absent, a script skips its
+		// corpus part, or fails when EMBTOOL_REQUIRE_CORPUS is set (CI).
+		Condition: func(cond string) (bool, error) {
+			if cond != "corpus" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			if _, err := os.Stat(corpus); err != nil {
+				if os.Getenv(testcorpus.RequireEnv) != "" {
+					return false, fmt.Errorf("the real corpus is required: %v", err)
+				}
+				return false, nil
+			}
+			return true, nil
 		},
 	})
 }

@@ -1,6 +1,7 @@
 package prompt
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ func ParseAttention(text string) ([]Piece, error) {
 			square = append(square, len(res))
 		case weight != "" && len(round) > 0:
 			w, err := strconv.ParseFloat(asciiDigits(weight), 64)
-			if err != nil {
+			if err != nil && !errors.Is(err, strconv.ErrRange) { // Python: too large is inf
 				return nil, fmt.Errorf("weight %q: A1111 cannot read it as a number", weight)
 			}
 			multiply(round[len(round)-1], w)

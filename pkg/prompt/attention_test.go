@@ -1,7 +1,9 @@
 package prompt
 
 import (
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -34,6 +36,7 @@ func TestParseAttention(t *testing.T) {
 		{"(a:١.٥)", []Piece{{"a", 1.5}}},
 		{`a\b`, []Piece{{"ab", 1}}}, // a lone backslash is dropped
 		{`\\`, []Piece{{`\`, 1}}},
+		{"(a:" + strings.Repeat("9", 400) + ")", []Piece{{"a", math.Inf(1)}}},
 		{"[a:b:0.5]", []Piece{{"a:b:0.5", 1 / 1.1}}},
 	} {
 		got, err := ParseAttention(c.in)
