@@ -27,6 +27,8 @@ import random
 import sys
 import types
 
+sys.dont_write_bytecode = True
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The README's prompts and real negative prompts people paste.
