@@ -48,7 +48,7 @@ Examples:
 `
 
 // maxPromptBytes bounds a prompt read from stdin.
-const maxPromptBytes = 1 << 20
+const maxPromptBytes = 256 << 10
 
 func runTokens(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("tokens", pflag.ContinueOnError)

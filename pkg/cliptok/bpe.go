@@ -7,8 +7,9 @@ import (
 )
 
 // MaxWordBytes bounds one pre-token (a run of letters or of punctuation):
-// BPE is quadratic in its length. Prompts have words of tens of bytes.
-const MaxWordBytes = 4096
+// BPE is quadratic in its length (a random 1024-letter word takes about
+// 20 ms). Prompts have words of tens of bytes.
+const MaxWordBytes = 1024
 
 // ErrWordTooLong: a pre-token is longer than MaxWordBytes.
 var ErrWordTooLong = errors.New("cliptok: word too long")

@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 )
 
@@ -120,41 +119,43 @@ func loadVocab(gz []byte) (*vocabulary, error) {
 	for _, b := range symbolOrder {
 		v.tokens = append(v.tokens, string(byteSymbols[b])+endOfWord)
 	}
-	pairs := make([][2]string, 0, numMerges)
-	for line := 0; len(pairs) < numMerges; line++ {
-		s, err := br.ReadString('\n')
+	for i, t := range v.tokens {
+		v.encoder[t] = int32(i)
+	}
+	// A merge's two symbols are always earlier tokens, so the encoder can
+	// grow as the merges are read; the final size check below proves the
+	// symbols are unique, so this is Python's dict built afterwards.
+	for line := 0; len(v.tokens) < 512+numMerges; line++ {
+		s, err := br.ReadSlice('\n')
 		if err != nil {
 			return nil, fmt.Errorf("cliptok: vocabulary: line %d: %w", line+1, err)
 		}
 		if line == 0 {
 			continue // "#version: 0.2"
 		}
-		f := strings.Fields(s)
-		if len(f) != 2 {
-			return nil, fmt.Errorf("cliptok: vocabulary: line %d: want 2 symbols, got %d", line+1, len(f))
+		left, right, ok := bytes.Cut(bytes.TrimRight(s, "\r\n"), []byte{' '})
+		if !ok || len(left) == 0 || len(right) == 0 || bytes.IndexByte(right, ' ') >= 0 {
+			return nil, fmt.Errorf("cliptok: vocabulary: line %d: want 2 symbols", line+1)
 		}
-		pairs = append(pairs, [2]string{f[0], f[1]})
-		v.tokens = append(v.tokens, f[0]+f[1])
+		a, okA := v.encoder[string(left)]
+		b, okB := v.encoder[string(right)]
+		if !okA || !okB {
+			return nil, fmt.Errorf("cliptok: vocabulary: line %d (%q %q) names an unknown symbol", line+1, left, right)
+		}
+		joined := string(left) + string(right)
+		id := int32(len(v.tokens))
+		v.tokens = append(v.tokens, joined)
+		v.encoder[joined] = id
+		v.merges[pairKey(a, b)] = merge{id - 512, id}
 	}
 	v.tokens = append(v.tokens, startText, endText)
-	for i, t := range v.tokens {
-		v.encoder[t] = int32(i)
-	}
-	for rank, p := range pairs {
-		a, okA := v.encoder[p[0]]
-		b, okB := v.encoder[p[1]]
-		if !okA || !okB {
-			return nil, fmt.Errorf("cliptok: vocabulary: merge %d (%q %q) names an unknown symbol", rank, p[0], p[1])
-		}
-		// dict(zip(merges, range(...))): a repeated pair keeps its last rank.
-		v.merges[pairKey(a, b)] = merge{int32(rank), v.encoder[p[0]+p[1]]}
+	v.encoder[startText], v.encoder[endText] = StartID, EndID
+	if len(v.tokens) != VocabSize || len(v.encoder) != VocabSize {
+		return nil, fmt.Errorf("cliptok: vocabulary: %d tokens, %d distinct, want %d", len(v.tokens), len(v.encoder), VocabSize)
 	}
 	for b := 0; b < 256; b++ {
 		v.byteID[b] = v.encoder[string(byteSymbols[b])]
 		v.byteEnd[b] = v.encoder[string(byteSymbols[b])+endOfWord]
-	}
-	if len(v.tokens) != VocabSize {
-		return nil, fmt.Errorf("cliptok: vocabulary: %d tokens, want %d", len(v.tokens), VocabSize)
 	}
 	return v, nil
 }
