@@ -35,7 +35,9 @@ pad a chunk to 75, and its counter shows that padding.
 Flags:
       --embeddings DIR   embeddings folder (walked recursively, as A1111 does)
       --model M          load only embeddings for sd1, sd2 or sdxl, as A1111
-                         skips those of another model (default: all)
+                         skips those of another model (default: all); sd2
+                         also tokenizes as A1111 does for SD2 (OpenAI's
+                         tokenizer: HTML entities such as &amp; unescaped)
       --backtrack N      A1111's "prompt word wrap length limit" (default 20;
                          0 turns it off)
       --json             one JSON object: tokens, a1111_count, chunks, ...
@@ -88,12 +90,18 @@ func runTokens(args []string, stdout, stderr io.Writer) int {
 		}
 		text = string(b)
 	}
-	opts := prompt.Options{CommaBacktrack: *backtrack}
+	opts := prompt.Options{CommaBacktrack: *backtrack, Encode: cliptok.EncodeA1111}
+	if *model == "sd2" {
+		// A1111 tokenizes for SD2 with open_clip's copy of OpenAI's
+		// tokenizer (HTML entities unescaped), for SD1 and SDXL's CLIP-L
+		// with Hugging Face's.
+		opts.Encode = cliptok.Encode
+	}
 	var db *prompt.DB
 	var folder *embFolder
 	if *dir != "" {
 		var err error
-		folder, err = loadEmbFolder(*dir, w)
+		folder, err = loadEmbFolder(*dir, w, opts.Encode)
 		if err != nil {
 			fmt.Fprintf(stderr, "embtool: %s: %v\n", *dir, err)
 			return exitFailed
@@ -137,7 +145,7 @@ type embFolder struct {
 // loadEmbFolder reads every embedding under root (A1111's walk: zero-byte
 // files and preview images skipped, any failure skips the file). width
 // > 0 keeps only embeddings of that width, as A1111's expected_shape.
-func loadEmbFolder(root string, width int) (*embFolder, error) {
+func loadEmbFolder(root string, width int, encode prompt.Encoder) (*embFolder, error) {
 	st, err := os.Stat(root)
 	if err != nil {
 		return nil, err
@@ -145,7 +153,7 @@ func loadEmbFolder(root string, width int) (*embFolder, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("not a folder")
 	}
-	f := &embFolder{root: filepath.Clean(root), db: prompt.NewDB(), byPath: map[string]*prompt.Embedding{}}
+	f := &embFolder{root: filepath.Clean(root), db: prompt.NewDB(encode), byPath: map[string]*prompt.Embedding{}}
 	for _, in := range expandPaths([]string{root}, embeddingExts) {
 		if in.err != nil {
 			f.skipped = append(f.skipped, fmt.Sprintf("%s: skipped: %v", in.path, in.err))

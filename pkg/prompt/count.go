@@ -22,9 +22,12 @@ type Options struct {
 	// chunk fills up, text after its last comma within this many tokens
 	// moves to the next chunk. 0 turns it off.
 	CommaBacktrack int
-	// Comfy: also read ComfyUI's "embedding:NAME" words, resolved with
-	// Resolve (a file path or stem, as ComfyUI looks it up).
+	// Resolve, when set, reads ComfyUI's "embedding:NAME" words: NAME is
+	// looked up as ComfyUI does (a path or stem under its folder).
 	Resolve func(name string) (*Embedding, bool)
+	// Encode tokenizes each piece (nil: cliptok.EncodeA1111, A1111's for
+	// SD1 and SDXL; SD2 uses cliptok.Encode).
+	Encode Encoder
 }
 
 // Slot is one of a chunk's prompt positions: a text token, or one vector
@@ -79,6 +82,9 @@ func Count(prompt string, db *DB, opts Options) (*Result, error) {
 	pieces, err := ParseAttention(prompt)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Encode == nil {
+		opts.Encode = cliptok.EncodeA1111
 	}
 	c := counter{opts: opts, db: db, r: r}
 	for _, p := range pieces {
@@ -173,7 +179,7 @@ func (c *counter) find(tokens []int, pos int) (*Embedding, int) {
 // resolve become a marker token each.
 func (c *counter) tokenize(text string) ([]int, error) {
 	if c.opts.Resolve == nil || !strings.Contains(text, "embedding:") {
-		return cliptok.EncodeA1111(text)
+		return c.opts.Encode(text)
 	}
 	var out []int
 	rest := text
@@ -190,7 +196,7 @@ func (c *counter) tokenize(text string) ([]int, error) {
 		if !ok {
 			// Not found: ComfyUI drops it with a warning; A1111 reads it as text.
 			c.r.Warnings = append(c.r.Warnings, "embedding:"+word+" not found: counted as text")
-			ids, err := cliptok.EncodeA1111(rest[:i+len("embedding:")+len(word)])
+			ids, err := c.opts.Encode(rest[:i+len("embedding:")+len(word)])
 			if err != nil {
 				return nil, err
 			}
@@ -198,7 +204,7 @@ func (c *counter) tokenize(text string) ([]int, error) {
 			rest = rest[i+len("embedding:")+len(word):]
 			continue
 		}
-		ids, err := cliptok.EncodeA1111(rest[:i])
+		ids, err := c.opts.Encode(rest[:i])
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +213,7 @@ func (c *counter) tokenize(text string) ([]int, error) {
 		out = append(out, -len(c.comfy))
 		rest = rest[i+len("embedding:")+used:]
 	}
-	ids, err := cliptok.EncodeA1111(rest)
+	ids, err := c.opts.Encode(rest)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 
 func testDB(t *testing.T, named map[string]int) *DB {
 	t.Helper()
-	db := NewDB()
+	db := NewDB(nil)
 	for name, n := range named {
 		if err := db.Register(Embedding{Name: name, Vectors: n, Path: name + ".pt"}); err != nil {
 			t.Fatal(err)
@@ -114,7 +114,7 @@ func TestEmbeddingDoesNotSplit(t *testing.T) {
 }
 
 func TestReplaceSameName(t *testing.T) {
-	db := NewDB()
+	db := NewDB(nil)
 	db.Register(Embedding{Name: "EasyNegative", Vectors: 8, Path: "a/EasyNegative.pt"})
 	db.Register(Embedding{Name: "EasyNegative", Vectors: 16, Path: "b/EasyNegative.safetensors"})
 	r, _ := Count("EasyNegative", db, Options{})

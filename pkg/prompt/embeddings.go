@@ -23,18 +23,27 @@ type DB struct {
 	// Replaced lists registrations that replaced an earlier one of the
 	// same name ("EasyNegative.pt" then "EasyNegative.safetensors").
 	Replaced []string
+	encode   Encoder
 }
 
-// NewDB returns an empty database.
-func NewDB() *DB {
-	return &DB{lookup: map[int][]*Embedding{}, byName: map[string]*Embedding{}}
+// Encoder tokenizes text: cliptok.EncodeA1111 (SD1, SDXL) or
+// cliptok.Encode (SD2: A1111 uses open_clip's copy of OpenAI's tokenizer).
+type Encoder func(text string) ([]int, error)
+
+// NewDB returns an empty database whose names are tokenized with encode
+// (nil: cliptok.EncodeA1111); use the encoder the prompt is counted with.
+func NewDB(encode Encoder) *DB {
+	if encode == nil {
+		encode = cliptok.EncodeA1111
+	}
+	return &DB{lookup: map[int][]*Embedding{}, byName: map[string]*Embedding{}, encode: encode}
 }
 
 // Register adds an embedding as register_embedding_by_name does: a name
 // already registered is replaced; a name with no tokens fails, as it does
 // in A1111 (ids[0] of an empty list).
 func (db *DB) Register(e Embedding) error {
-	ids, err := cliptok.EncodeA1111(e.Name)
+	ids, err := db.encode(e.Name)
 	if err != nil {
 		return err
 	}

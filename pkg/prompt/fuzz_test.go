@@ -10,7 +10,7 @@ func FuzzCount(f *testing.F) {
 	for _, s := range []string{"", "EasyNegative, (worst quality:1.4), badhandv4", "a BREAK (b BREAK c)", "((a:1.2) [b] \\(c\\)", "embedding:EasyNegative,, x", "(a:1.2.3)", "<lora:x:1>"} {
 		f.Add(s)
 	}
-	db := NewDB()
+	db := NewDB(nil)
 	db.Register(Embedding{Name: "EasyNegative", Vectors: 8})
 	db.Register(Embedding{Name: "big", Vectors: 100})
 	known := map[string]*Embedding{"EasyNegative": {Name: "EasyNegative", Vectors: 8}}
