@@ -255,6 +255,7 @@ type chunkReport struct {
 	Padding int          `json:"padding"`
 	Text    string       `json:"text"`
 	Items   []itemReport `json:"items"`
+	words   []string     // for the table: text split at spaces, each embedding one word
 }
 
 type itemReport struct {
@@ -294,7 +295,7 @@ func tokensReportOf(r *prompt.Result) tokensReport {
 	}
 	for _, ch := range r.Chunks {
 		c := chunkReport{Tokens: len(ch.Slots), Padding: ch.Padding, Items: []itemReport{}}
-		var text strings.Builder
+		var text, run strings.Builder
 		for i := 0; i < len(ch.Slots); i++ {
 			s := ch.Slots[i]
 			if s.Embedding != nil {
@@ -303,7 +304,11 @@ func tokensReportOf(r *prompt.Result) tokensReport {
 					n++
 				}
 				c.Items = append(c.Items, itemReport{Embedding: s.Embedding.Name, Vectors: n, Weight: jsonFloat64(s.Weight)})
-				fmt.Fprintf(&text, "<%s×%d> ", s.Embedding.Name, n)
+				label := fmt.Sprintf("<%s×%d>", s.Embedding.Name, n)
+				c.words = append(c.words, strings.Fields(run.String())...)
+				c.words = append(c.words, label)
+				run.Reset()
+				text.WriteString(label + " ")
 				i += n - 1
 				continue
 			}
@@ -311,7 +316,9 @@ func tokensReportOf(r *prompt.Result) tokensReport {
 			id := s.ID
 			c.Items = append(c.Items, itemReport{ID: &id, Text: t, Weight: jsonFloat64(s.Weight)})
 			text.WriteString(t)
+			run.WriteString(t)
 		}
+		c.words = append(c.words, strings.Fields(run.String())...)
 		c.Text = strings.TrimSpace(text.String())
 		out.Chunks = append(out.Chunks, c)
 	}
@@ -329,7 +336,7 @@ func writeTokensTable(w io.Writer, r tokensReport) {
 	fmt.Fprintf(w, "%-5s  %6s  %3s  %s\n", "CHUNK", "TOKENS", "PAD", "CONTENT")
 	const indent = 5 + 2 + 6 + 2 + 3 + 2
 	for i, c := range r.Chunks {
-		lines := wrap(c.Text, tableWidth-indent)
+		lines := wrap(c.words, tableWidth-indent)
 		if len(lines) == 0 {
 			lines = []string{""}
 		}
@@ -353,16 +360,22 @@ func writeTokensTable(w io.Writer, r tokensReport) {
 		}
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "! %s\n", warn)
+		for i, l := range wrap(strings.Fields(warn), tableWidth-2) {
+			if i == 0 {
+				fmt.Fprintf(w, "! %s\n", l)
+			} else {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+		}
 	}
 }
 
-// wrap breaks text at spaces into lines of at most width runes (a longer
-// word is cut).
-func wrap(text string, width int) []string {
+// wrap fills lines of at most width runes with words (a longer word is
+// cut).
+func wrap(words []string, width int) []string {
 	var lines []string
 	var cur []rune
-	for _, word := range strings.Fields(text) {
+	for _, word := range words {
 		rw := []rune(word)
 		for len(rw) > width {
 			if len(cur) > 0 {

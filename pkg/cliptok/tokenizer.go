@@ -15,8 +15,10 @@ func Encode(text string) ([]int, error) {
 }
 
 // EncodeA1111 returns the ids AUTOMATIC1111's WebUI gets for text from
-// the Hugging Face CLIPTokenizer (tokenize_line calls it on each piece of
-// the attention-parsed prompt). That tokenizer never calls html.unescape;
+// the Hugging Face CLIPTokenizer, which it calls for SD1 and for SDXL's
+// CLIP-L (tokenize_line calls it on each piece of the attention-parsed
+// prompt; for SD2 and SDXL's OpenCLIP-G it calls open_clip's copy of the
+// reference, that is [Encode]). That tokenizer never calls html.unescape;
 // with ftfy installed (A1111 installs it, open-clip-torch requires it)
 // it runs ftfy.fix_text, which decodes only HTML entities that end in
 // ";", not at all from the first line holding a "<" on, and numeric
