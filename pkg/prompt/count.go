@@ -63,7 +63,7 @@ type Result struct {
 }
 
 var (
-	reExtraNetwork = regexp.MustCompile(`<(\w+):([^>]+)>`)
+	reExtraNetwork = regexp.MustCompile(`<([\p{L}\p{N}_]+):([^>]+)>`) // Python's \w is Unicode
 	reEditing      = regexp.MustCompile(`\[[^\[\]]*(:[^\[\]]*\]|\|)|\bAND\b`)
 )
 
