@@ -68,9 +68,10 @@ func identifySafetensors(res *Result, r io.ReaderAt, size int64) {
 
 // legacyWindows are the prefixes of a legacy torch file tried in turn:
 // its pickles (a checkpoint's are a few hundred KiB) must end inside the
-// window; the storage bytes after them are never read. The last try is
-// the whole file, so that a damaged file gets the reader's own error.
-var legacyWindows = []int64{256 << 10, 4 << 20}
+// window, so at most 64 KiB or three times their length of storage bytes
+// is read. The last try is the whole file, so that a damaged file gets
+// the reader's own error.
+var legacyWindows = []int64{64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20}
 
 func identifyTorch(res *Result, r io.ReaderAt, size int64, f sniff.Format) {
 	var tf *torchpt.File
