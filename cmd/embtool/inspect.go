@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -96,6 +97,10 @@ func writeTable(w io.Writer, reports []report, vectors bool) {
 	i := 0
 	for _, r := range reports {
 		if r.Container == "" {
+			if r.kindWords != "" { // not an embedding: what it is, in words
+				name := filepath.Base(r.Path)
+				fmt.Fprintf(w, "%s%s%s\n", name, strings.Repeat(" ", max(widths[0]-utf8.RuneCountInString(name), 0)+2), r.kindWords)
+			}
 			continue
 		}
 		printRow(rows[i])
