@@ -5,7 +5,8 @@
 // [File] reads the first bytes (internal/sniff names the container),
 // then only what describes the contents: the safetensors header, the
 // torch zip directory and its pickles without their storages, a legacy
-// torch file's pickles without its storage bytes, a PNG's chunks, a few
+// torch file's pickles (a prefix of at most 64 KiB or four times their
+// length, never its storages as such), a PNG's chunks, a few
 // hundred bytes of text. From the key names, shapes and dtypes it names
 // the kind — an embedding (with layout, model family, vectors × width
 // and dtype) or a LoRA, LyCORIS, checkpoint, VAE, text encoder,

@@ -66,29 +66,8 @@ func identifySafetensors(res *Result, r io.ReaderAt, size int64) {
 	classify(res, root, f.Metadata())
 }
 
-// legacyWindows are the prefixes of a legacy torch file tried in turn:
-// its pickles (a checkpoint's are a few hundred KiB) must end inside the
-// window, so at most 64 KiB or three times their length of storage bytes
-// is read. The last try is the whole file, so that a damaged file gets
-// the reader's own error.
-var legacyWindows = []int64{64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20}
-
 func identifyTorch(res *Result, r io.ReaderAt, size int64, f sniff.Format) {
-	var tf *torchpt.File
-	var err error
-	if f == sniff.Pickle {
-		for _, w := range legacyWindows {
-			if w >= size {
-				break
-			}
-			if tf, err = openTorch(prefixReader{r, w}, size); tf != nil {
-				break
-			}
-		}
-	}
-	if tf == nil {
-		tf, err = openTorch(r, size)
-	}
+	tf, err := openTorch(r, size)
 	res.Err = err
 	if tf != nil {
 		res.Torch = tf
@@ -129,25 +108,6 @@ func openTorch(r io.ReaderAt, size int64) (*torchpt.File, error) {
 		return nil, err
 	}
 	return tf, err
-}
-
-// prefixReader shows a file's first limit bytes to the one large read at
-// offset 0 that the legacy torch reader makes (it accepts a short read
-// with io.EOF); every other read goes through.
-type prefixReader struct {
-	r     io.ReaderAt
-	limit int64
-}
-
-func (p prefixReader) ReadAt(b []byte, off int64) (int, error) {
-	if off == 0 && int64(len(b)) > p.limit {
-		n, err := p.r.ReadAt(b[:p.limit], 0)
-		if err == nil {
-			err = io.EOF
-		}
-		return n, err
-	}
-	return p.r.ReadAt(b, off)
 }
 
 // zipNames lists a zip archive's entries from its central directory, for
