@@ -2,12 +2,15 @@ package embedding
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/pkg/identify"
+	"github.com/embtool/embtool/pkg/safetensors"
+	"github.com/embtool/embtool/pkg/tensor"
 )
 
 // TestIdentifyAgrees: for every fixture and real embedding, what identify
@@ -54,4 +57,59 @@ func TestIdentifyAgrees(t *testing.T) {
 func corpusDirOrEmpty(t *testing.T) (dir string) {
 	t.Run("corpus", func(t *testing.T) { dir = testcorpus.Dir(t) })
 	return dir
+}
+
+type bigNamed struct {
+	name  string
+	shape []int
+}
+
+// TestReadFileNonEmbedding: a LoRA of several MiB dropped among the
+// embeddings is refused from its header: ReadFile says what it is and
+// where it goes, reads and hashes nothing more, and allocates a small
+// fraction of the file.
+func TestReadFileNonEmbedding(t *testing.T) {
+	var named []safetensors.Named
+	for i, e := range []bigNamed{
+		{"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight", []int{32, 768}},
+		{"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight", []int{320, 32}},
+		{"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_ff_net_0_proj.lora_down.weight", []int{32, 16384}},
+		{"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_ff_net_0_proj.lora_up.weight", []int{16384, 32}},
+	} {
+		n := e.shape[0] * e.shape[1]
+		tt, err := tensor.New(tensor.F32, e.shape, bytes.Repeat([]byte{byte(i + 1), 0, 0, 0}, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		named = append(named, safetensors.Named{Name: e.name, Src: tt})
+	}
+	var b bytes.Buffer
+	if err := safetensors.Write(&b, named, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lora.safetensors")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		e   *Embedding
+		sum string
+		err error
+	)
+	got := testcorpus.Allocated(func() { e, sum, err = ReadFile(path, Options{}) })
+	if e != nil || !errors.Is(err, ErrNotEmbedding) {
+		t.Fatalf("ReadFile: %v, %v", e, err)
+	}
+	if want := "a LoRA (kohya, rank 32, SD1, 4 tensors): it goes in models/Lora, not embeddings"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if id := Identified(err); id == nil || id.Kind != identify.KindLoRA {
+		t.Errorf("Identified: %+v", id)
+	}
+	if sum != "" {
+		t.Errorf("hashed a %d-byte non-embedding", b.Len())
+	}
+	if got > 256<<10 {
+		t.Errorf("allocated %d bytes for a %d-byte LoRA", got, b.Len())
+	}
 }

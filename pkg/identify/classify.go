@@ -441,7 +441,7 @@ func textEncoder(res *Result, ks *keySet) bool {
 		case 1024:
 			res.Format, res.Base = "OpenCLIP-H", BaseSD2
 		case 1280:
-			res.Format, res.Base = "OpenCLIP-G", BaseSDXL
+			res.Format = "OpenCLIP-G" // SDXL and SD3 both use it
 		default:
 			res.Format = "CLIP"
 		}
@@ -466,7 +466,7 @@ func upscaler(res *Result, ks *keySet, wrapper string) bool {
 	case ks.has("conv_first.weight") && (ks.prefix("RRDB_trunk.", "body.") || ks.contains(".rdb1.", ".RDB1.") || ks.has("upconv1.weight")):
 		res.Format = "ESRGAN"
 	case ks.has("conv_first.weight") && ks.prefix("layers.0.residual_group."):
-		res.Format = "SwinIR"
+		res.Format = "SwinIR-style"
 	case (wrapper == "params" || wrapper == "params_ema") && ks.all("body."):
 		res.Format = "Real-ESRGAN compact"
 	default:
