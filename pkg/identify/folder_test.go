@@ -379,7 +379,7 @@ func buildFolder(t *testing.T) (string, map[string]want) {
 
 	hn := torchpt.NewDict()
 	for _, width := range []int64{320, 640, 768, 1280} {
-		var layers torchpt.List
+		var layers torchpt.Tuple // A1111: (v[0].state_dict(), v[1].state_dict())
 		for i := 0; i < 2; i++ {
 			layers = append(layers, stateDict([]kv{
 				{"linear.0.weight", []int{64, int(width)}},
