@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/identify"
 	"github.com/spf13/pflag"
 )
 
@@ -179,9 +180,12 @@ func writeInspectSummary(w io.Writer, reports []report) {
 	if len(reports) < 2 {
 		return
 	}
-	layouts, models := map[string]int{}, map[string]int{}
+	layouts, models, kinds := map[string]int{}, map[string]int{}, map[string]int{}
 	failed, unsafe := 0, 0
 	for _, r := range reports {
+		if r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown) {
+			kinds[r.Kind]++
+		}
 		if len(r.Unsafe) > 0 {
 			unsafe++
 		}
@@ -193,8 +197,12 @@ func writeInspectSummary(w io.Writer, reports []report) {
 			models[r.Model]++
 		}
 	}
-	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s), %d failed, %d unsafe\n",
-		len(reports), len(reports)-failed, counts(layouts), counts(models), failed, unsafe)
+	others := ""
+	if len(kinds) > 0 {
+		others = " (not embeddings: " + counts(kinds) + ")"
+	}
+	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s), %d failed%s, %d unsafe\n",
+		len(reports), len(reports)-failed, counts(layouts), counts(models), failed, others, unsafe)
 }
 
 // counts formats a tally as "a1111 3, kohya 2", largest first.
