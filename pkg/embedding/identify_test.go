@@ -2,7 +2,9 @@ package embedding
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -111,5 +113,36 @@ func TestReadFileNonEmbedding(t *testing.T) {
 	}
 	if got > 256<<10 {
 		t.Errorf("allocated %d bytes for a %d-byte LoRA", got, b.Len())
+	}
+}
+
+// TestReadFileLargePixelPNG: a PNG over 1 MiB whose embedding is only in
+// its pixels is still found (identify cannot tell it from the headers).
+func TestReadFileLargePixelPNG(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(ehFixtures, "png_pixels.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A private ancillary chunk of 1.5 MiB after IHDR (8 + 25 bytes).
+	data := make([]byte, 3<<19)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	chunk = append(chunk, "prVt"...)
+	chunk = append(chunk, data...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	big := append(append(append([]byte(nil), b[:33]...), chunk...), b[33:]...)
+	path := filepath.Join(t.TempDir(), "big.png")
+	if err := os.WriteFile(path, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, sum, err := ReadFile(path, Options{})
+	if err != nil || e == nil {
+		t.Fatalf("ReadFile: %v", err)
+	}
+	small, _, err := ReadFile(filepath.Join(ehFixtures, "png_pixels.png"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Count != small.Count || e.Width != small.Width || e.Layout != small.Layout || sum == "" {
+		t.Errorf("big PNG: %s %d×%d (sum %q), small: %s %d×%d", e.Layout, e.Count, e.Width, sum, small.Layout, small.Count, small.Width)
 	}
 }

@@ -71,7 +71,8 @@ func Identified(err error) *identify.Result {
 
 // ReadFile reads the embedding at path and the hex sha256 of its bytes.
 // The sha256 is "" for a file larger than 1 MiB that is not an embedding:
-// its tensors are never read.
+// its tensors are never read. (A large PNG without an embedding text
+// chunk is read and hashed: its pixels may hold one.)
 func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -96,8 +97,8 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 		return e, hex.EncodeToString(sum[:]), err
 	}
 	id := identify.File(fh, size, filepath.Base(path))
-	if id.Kind != identify.KindEmbedding {
-		_, err := decodeAs(fh, size, id, opts)
+	if id.Kind != identify.KindEmbedding && !id.PixelsUnread {
+		_, err := decodeAs(fh, size, id, opts) // says what the file is
 		return nil, "", err
 	}
 	h := sha256.New()
