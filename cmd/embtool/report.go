@@ -138,7 +138,7 @@ func inspectFile(path string, opts embedding.Options, withChecksum bool) report 
 			}
 		}
 		var ue *torchpt.UnsafeError
-		if errors.As(err, &ue) {
+		if id := embedding.Identified(err); errors.As(err, &ue) || id != nil && errors.As(id.Err, &ue) {
 			for _, f := range ue.Findings {
 				r.Unsafe = append(r.Unsafe, f.String())
 			}

@@ -146,10 +146,10 @@ func decodeID(r io.ReaderAt, size int64, id *identify.Result, opts Options) (*Em
 	if id.Kind == identify.KindEmpty {
 		return nil, fmt.Errorf("empty file (A1111 skips it)")
 	}
-	if id.Err != nil {
-		if !(opts.AllowUnsafe && errors.Is(id.Err, torchpt.ErrUnsafe) && id.Torch != nil && id.Kind == identify.KindEmbedding) {
-			return nil, id.Err
-		}
+	// An unsafe pickle was decoded into inert values (nothing executed);
+	// with AllowUnsafe it is read on, and its findings kept.
+	if id.Err != nil && !(opts.AllowUnsafe && errors.Is(id.Err, torchpt.ErrUnsafe) && id.Torch != nil) {
+		return nil, id.Err
 	}
 	switch {
 	case id.Kind == identify.KindEmbedding && id.Torch != nil:
