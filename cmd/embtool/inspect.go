@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/identify"
 	"github.com/spf13/pflag"
 )
 
@@ -96,6 +98,10 @@ func writeTable(w io.Writer, reports []report, vectors bool) {
 	i := 0
 	for _, r := range reports {
 		if r.Container == "" {
+			if r.kindWords != "" { // not an embedding: what it is, in words
+				name := filepath.Base(r.Path)
+				fmt.Fprintf(w, "%s%s%s\n", name, strings.Repeat(" ", max(widths[0]-utf8.RuneCountInString(name), 0)+2), r.kindWords)
+			}
 			continue
 		}
 		printRow(rows[i])
@@ -174,9 +180,12 @@ func writeInspectSummary(w io.Writer, reports []report) {
 	if len(reports) < 2 {
 		return
 	}
-	layouts, models := map[string]int{}, map[string]int{}
+	layouts, models, kinds := map[string]int{}, map[string]int{}, map[string]int{}
 	failed, unsafe := 0, 0
 	for _, r := range reports {
+		if r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown) {
+			kinds[r.Kind]++
+		}
 		if len(r.Unsafe) > 0 {
 			unsafe++
 		}
@@ -188,8 +197,12 @@ func writeInspectSummary(w io.Writer, reports []report) {
 			models[r.Model]++
 		}
 	}
-	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s), %d failed, %d unsafe\n",
-		len(reports), len(reports)-failed, counts(layouts), counts(models), failed, unsafe)
+	others := ""
+	if len(kinds) > 0 {
+		others = " (not embeddings: " + counts(kinds) + ")"
+	}
+	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s), %d failed%s, %d unsafe\n",
+		len(reports), len(reports)-failed, counts(layouts), counts(models), failed, others, unsafe)
 }
 
 // counts formats a tally as "a1111 3, kohya 2", largest first.

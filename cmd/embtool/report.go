@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/identify"
 	"github.com/embtool/embtool/pkg/torchpt"
 )
 
@@ -48,6 +49,7 @@ func (n norms) MarshalJSON() ([]byte, error) {
 type report struct {
 	Path             string            `json:"path"`
 	OK               bool              `json:"ok"`
+	Kind             string            `json:"kind"`
 	Error            string            `json:"error,omitempty"`
 	Name             string            `json:"name,omitempty"`
 	StoredName       *string           `json:"stored_name"`
@@ -69,12 +71,15 @@ type report struct {
 	Warnings         []string          `json:"warnings"`
 	// rowNorms are the per-vector norms (SDXL: of concatenated rows), for the table.
 	rowNorms []float64
+	// kindWords describes a file that is not an embedding, for the table.
+	kindWords string
 }
 
 // failedReport is the short form of a file that could not be read.
 type failedReport struct {
 	Path   string   `json:"path"`
 	OK     bool     `json:"ok"`
+	Kind   string   `json:"kind"`
 	Error  string   `json:"error"`
 	SHA256 string   `json:"sha256,omitempty"`
 	Hash   string   `json:"hash,omitempty"`
@@ -87,7 +92,11 @@ func (r report) MarshalJSON() ([]byte, error) {
 	type plain report // without this method
 	var v any = plain(r)
 	if r.Container == "" {
-		v = failedReport{r.Path, false, r.Error, r.SHA256, r.Hash, r.Unsafe}
+		kind := r.Kind
+		if kind == "" {
+			kind = string(identify.KindUnknown)
+		}
+		v = failedReport{r.Path, false, kind, r.Error, r.SHA256, r.Hash, r.Unsafe}
 	}
 	// Token names such as <birb-style> stay readable: no HTML escaping.
 	var b bytes.Buffer
@@ -118,10 +127,18 @@ func inspectFile(path string, opts embedding.Options, withChecksum bool) report 
 	if sum != "" {
 		r.SHA256, r.Hash = sum, sum[:12]
 	}
+	r.Kind = string(identify.KindEmbedding)
 	if err != nil {
 		r.Error = err.Error()
+		r.Kind = string(identify.KindUnknown)
+		if id := embedding.Identified(err); id != nil {
+			r.Kind = string(id.Kind)
+			if id.Kind != identify.KindEmbedding && id.Kind != identify.KindUnknown {
+				r.kindWords = id.Description()
+			}
+		}
 		var ue *torchpt.UnsafeError
-		if errors.As(err, &ue) {
+		if id := embedding.Identified(err); errors.As(err, &ue) || id != nil && errors.As(id.Err, &ue) {
 			for _, f := range ue.Findings {
 				r.Unsafe = append(r.Unsafe, f.String())
 			}

@@ -189,20 +189,22 @@ func TestHostileHugeNumel(t *testing.T) {
 
 // TestHostileRepeatedTensor: one tensor repeated under many keys (through
 // the memo), or many views of the whole of one storage, would be copied
-// once per key; ReadFile stops at twice the file's size instead.
+// once per key; ReadFile stops at twice the file's size instead. The keys
+// are terms of string_to_param, so that the file is identified as an
+// embedding (a thousand loose tensors are not one, and are never loaded).
 func TestHostileRepeatedTensor(t *testing.T) {
 	const numel, keys = 16 << 10, 1000 // a 64 KiB storage, 1000 keys
 	storage := map[string][]byte{"0": make([]byte, 4*numel)}
 
-	memo := ehPickle().raw('}', '(').str("k0").tensor("0", numel, 0, []int64{numel}, []int64{1}).put(1)
+	memo := ehPickle().raw('}', '(').str("string_to_param").raw('}', '(').str("k0").tensor("0", numel, 0, []int64{numel}, []int64{1}).put(1)
 	for i := 1; i < keys; i++ {
 		memo.str(fmt.Sprintf("k%d", i)).get(1)
 	}
-	views := ehPickle().raw('}', '(')
+	views := ehPickle().raw('}', '(').str("string_to_param").raw('}', '(')
 	for i := 0; i < keys; i++ {
 		views.str(fmt.Sprintf("k%d", i)).tensor("0", numel, 0, []int64{numel}, []int64{1})
 	}
-	for name, pkl := range map[string][]byte{"memo": memo.raw('u', '.').b, "views": views.raw('u', '.').b} {
+	for name, pkl := range map[string][]byte{"memo": memo.raw('u', 'u', '.').b, "views": views.raw('u', 'u', '.').b} {
 		b := ehZip(t, pkl, storage)
 		path := ehWrite(t, b)
 		var err error

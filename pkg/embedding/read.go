@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/embtool/embtool/internal/sniff"
+	"github.com/embtool/embtool/pkg/identify"
 	"github.com/embtool/embtool/pkg/pngembed"
-	"github.com/embtool/embtool/pkg/safetensors"
 	"github.com/embtool/embtool/pkg/torchpt"
 )
 
@@ -25,11 +28,51 @@ type Options struct {
 // image, a file without tensors).
 var ErrNotEmbedding = errors.New("not an embedding")
 
-// wholeFileLimit: files up to this size are read into memory in one read,
-// which also feeds the hash; larger ones are hashed in a separate pass.
-const wholeFileLimit = 64 << 20
+// smallFile: files up to this size (every embedding in the wild) are
+// read into memory in one read, which also feeds the hash. Larger ones
+// are identified from their headers first: one that is not an embedding
+// is neither read nor hashed; an embedding is hashed in a separate pass.
+const smallFile = 1 << 20
+
+// NotEmbeddingError is a readable file that is not an embedding: what it
+// is, from its headers (a LoRA, a checkpoint, a preview image, …), and
+// where it belongs. It wraps ErrNotEmbedding.
+type NotEmbeddingError struct {
+	ID *identify.Result
+}
+
+func (e *NotEmbeddingError) Error() string { return e.ID.Misplaced() }
+
+func (e *NotEmbeddingError) Unwrap() error { return ErrNotEmbedding }
+
+// identifiedError is a reader's error about a file identify could place
+// (a damaged or unsafe file, with the kind its headers showed).
+type identifiedError struct {
+	id  *identify.Result
+	err error
+}
+
+func (e *identifiedError) Error() string { return e.err.Error() }
+func (e *identifiedError) Unwrap() error { return e.err }
+
+// Identified returns what the headers of the file behind an error of
+// ReadFile or Decode showed, or nil when it could not be opened at all.
+func Identified(err error) *identify.Result {
+	var ne *NotEmbeddingError
+	if errors.As(err, &ne) {
+		return ne.ID
+	}
+	var ie *identifiedError
+	if errors.As(err, &ie) {
+		return ie.id
+	}
+	return nil
+}
 
 // ReadFile reads the embedding at path and the hex sha256 of its bytes.
+// The sha256 is "" for a file larger than 1 MiB that is not an embedding:
+// its tensors are never read. (A large PNG without an embedding text
+// chunk is read and hashed: its pixels may hold one.)
 func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -43,84 +86,92 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	if st.IsDir() {
 		return nil, "", fmt.Errorf("is a directory")
 	}
-	var r io.ReaderAt = fh
-	h := sha256.New()
-	if st.Size() <= wholeFileLimit {
-		data := make([]byte, st.Size())
+	size := st.Size()
+	if size <= smallFile {
+		data := make([]byte, size)
 		if _, err := io.ReadFull(fh, data); err != nil {
 			return nil, "", err
 		}
-		h.Write(data)
-		r = bytes.NewReader(data)
-	} else if _, err := io.Copy(h, fh); err != nil {
+		sum := sha256.Sum256(data)
+		e, err := Decode(bytes.NewReader(data), size, opts)
+		return e, hex.EncodeToString(sum[:]), err
+	}
+	id := identify.File(fh, size, filepath.Base(path))
+	if id.Kind != identify.KindEmbedding && !id.PixelsUnread {
+		_, err := decodeAs(fh, size, id, opts) // says what the file is
 		return nil, "", err
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	e, err := Decode(r, st.Size(), opts)
-	return e, sum, err
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(fh, 0, size)); err != nil {
+		return nil, "", err
+	}
+	e, err := decodeAs(fh, size, id, opts)
+	return e, hex.EncodeToString(h.Sum(nil)), err
 }
 
 // Container names the container format of a file from its first bytes,
 // or "" when it is none embtool reads.
 func Container(head []byte, size int64) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PYTORCH1")):
+	switch sniff.Detect(head, size) {
+	case sniff.TorchZip, sniff.TorchPreview:
 		return ContainerTorchZip
-	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+	case sniff.PNG:
 		return ContainerPNG
-	case isSafetensors(head):
-		// Checked before the pickle test: a header length of 128–255
-		// bytes makes the first byte 0x80, the pickle PROTO opcode.
+	case sniff.Safetensors:
 		return ContainerSafetensors
-	case len(head) > 0 && head[0] == 0x80:
+	case sniff.Pickle:
 		return ContainerTorchLegacy
 	}
 	return ""
 }
 
-// isSafetensors: eight bytes of header length, then a JSON object
-// (leading whitespace tolerated, formats.md §4). The length is not judged
-// here: a lying one is the safetensors reader's to report precisely.
-func isSafetensors(head []byte) bool {
-	return len(head) >= 9 && bytes.HasPrefix(bytes.TrimLeft(head[8:], " \t\n\r"), []byte("{"))
+// Decode reads an embedding of any container from r. It identifies the
+// file from its headers first: a file that is not an embedding (a LoRA,
+// a checkpoint, …) gives a *NotEmbeddingError without a tensor read.
+func Decode(r io.ReaderAt, size int64, opts Options) (*Embedding, error) {
+	return decodeAs(r, size, identify.File(r, size, ""), opts)
 }
 
-// Decode reads an embedding of any container from r.
-func Decode(r io.ReaderAt, size int64, opts Options) (*Embedding, error) {
-	head := make([]byte, 64)
-	n, err := r.ReadAt(head, 0)
-	if err != nil && err != io.EOF {
-		return nil, err
+// decodeAs reads the embedding that id describes, through the containers
+// identify opened.
+func decodeAs(r io.ReaderAt, size int64, id *identify.Result, opts Options) (*Embedding, error) {
+	e, err := decodeID(r, size, id, opts)
+	if err != nil && Identified(err) == nil {
+		err = &identifiedError{id, err}
 	}
-	if size == 0 {
+	return e, err
+}
+
+func decodeID(r io.ReaderAt, size int64, id *identify.Result, opts Options) (*Embedding, error) {
+	if id.Kind == identify.KindEmpty {
 		return nil, fmt.Errorf("empty file (A1111 skips it)")
 	}
-	head = head[:n]
-	switch c := Container(head, size); c {
-	case ContainerTorchZip, ContainerTorchLegacy:
-		f, err := torchpt.OpenWith(r, size, torchpt.Options{AllowUnsafe: opts.AllowUnsafe})
-		if err != nil {
-			return nil, err
-		}
-		return fromTorch(f, size)
-	case ContainerSafetensors:
-		f, err := safetensors.Open(r, size)
-		if err != nil {
-			return nil, err
-		}
-		return fromSafetensors(f)
-	case ContainerPNG:
+	// An unsafe pickle was decoded into inert values (nothing executed);
+	// with AllowUnsafe it is read on, and its findings kept.
+	if id.Err != nil && !(opts.AllowUnsafe && errors.Is(id.Err, torchpt.ErrUnsafe) && id.Torch != nil) {
+		return nil, id.Err
+	}
+	switch {
+	case id.Kind == identify.KindEmbedding && id.Torch != nil:
+		return fromTorch(id.Torch, size)
+	case id.Kind == identify.KindEmbedding && id.Safetensors != nil:
+		return fromSafetensors(id.Safetensors)
+	case id.Kind == identify.KindEmbedding && id.PNG != nil:
+		return fromPNG(id.PNG)
+	case id.Kind == identify.KindImage && id.PixelsUnread:
+		// No text chunk: A1111 looks for a border drawn in the pixels.
 		res, err := pngembed.Decode(r, size)
+		if errors.Is(err, pngembed.ErrNotEmbedding) {
+			id.PixelsUnread = false
+			id.Notes = []string{strings.TrimPrefix(err.Error(), pngembed.ErrNotEmbedding.Error()+": ")}
+			return nil, &NotEmbeddingError{ID: id}
+		}
 		if err != nil {
-			if errors.Is(err, pngembed.ErrNotEmbedding) {
-				return nil, fmt.Errorf("%w: %v", ErrNotEmbedding, err)
-			}
 			return nil, err
 		}
 		return fromPNG(res)
+	case id.Kind == identify.KindUnknown && id.Container == "":
+		return nil, fmt.Errorf("unknown format: not torch, safetensors or PNG (starts with % x)", id.Start)
 	}
-	if bytes.HasPrefix(head, []byte("\xff\xd8\xff")) {
-		return nil, fmt.Errorf("%w: the file is a JPEG image", ErrNotEmbedding)
-	}
-	return nil, fmt.Errorf("unknown format: not torch, safetensors or PNG (starts with % x)", head[:min(len(head), 16)])
+	return nil, &NotEmbeddingError{ID: id}
 }

@@ -2,6 +2,7 @@ package torchpt
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -19,14 +20,30 @@ type legacyReader struct {
 	order   []string
 }
 
+// legacyFirstRead is the prefix first read for a legacy file's pickles.
+// When they do not end inside it, the prefix grows fourfold up to
+// MaxPickleSize, so that a checkpoint's storages (gigabytes after pickles
+// of a few hundred KiB) are neither allocated nor read to open it; the
+// last try reads the whole limit, so errors are the same as in one read.
+const legacyFirstRead = 64 << 10
+
 // openLegacy reads the pre-1.6 format: five pickles (magic, protocol,
 // sys_info, the object, the sorted storage keys), then per key an int64
 // element count and the little-endian data (formats.md §1.3).
 func openLegacy(r io.ReaderAt, size int64, opts Options) (*File, error) {
-	n := size
-	if n > MaxPickleSize {
-		n = MaxPickleSize
+	limit := min(size, MaxPickleSize)
+	for n := min(limit, legacyFirstRead); ; n = min(4*n, limit) {
+		f, err := openLegacyPrefix(r, size, n, opts)
+		var ue *UnsafeError
+		if err == nil || n == limit || errors.As(err, &ue) {
+			return f, err
+		}
 	}
+}
+
+// openLegacyPrefix is openLegacy with the pickles read from the first n
+// bytes of the file.
+func openLegacyPrefix(r io.ReaderAt, size, n int64, opts Options) (*File, error) {
 	buf := make([]byte, n)
 	if _, err := r.ReadAt(buf, 0); err != nil && err != io.EOF {
 		return nil, err
