@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"scan":    runScan,
 	"convert": runConvert,
 	"merge":   runMerge,
+	"compare": runCompare,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
