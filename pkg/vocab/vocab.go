@@ -1,0 +1,282 @@
+package vocab
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/embtool/embtool/pkg/embedding"
+	"github.com/embtool/embtool/pkg/tensor"
+)
+
+// Encoder names.
+const (
+	CLIPL     = "clip_l"     // CLIP ViT-L/14, 768 wide (SD1, SDXL's first encoder)
+	OpenCLIPH = "openclip_h" // OpenCLIP ViT-H/14, 1024 wide (SD2)
+	CLIPG     = "clip_g"     // OpenCLIP ViT-bigG/14, 1280 wide (SDXL's second encoder)
+)
+
+// Limits on the matrix: CLIP's vocabulary is 49408 rows; a fine-tune may
+// add tokens, but not millions.
+const (
+	MaxRows  = 1 << 20
+	MaxWidth = 8192
+	MaxBytes = 1 << 30
+)
+
+// Keys are the token-embedding keys of the checkpoint layouts embtool
+// knows, with the encoder each one is. The diffusers key serves every
+// encoder; its width tells which.
+var Keys = []struct{ Key, Encoder string }{
+	{"cond_stage_model.transformer.text_model.embeddings.token_embedding.weight", CLIPL},        // SD1 single file
+	{"cond_stage_model.model.token_embedding.weight", OpenCLIPH},                                // SD2 single file
+	{"conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight", CLIPL}, // SDXL single file
+	{"conditioner.embedders.1.model.token_embedding.weight", CLIPG},                             // SDXL single file
+	{"text_model.embeddings.token_embedding.weight", ""},                                        // diffusers text_encoder(_2)/model.safetensors
+}
+
+// encoderForWidth names a diffusers encoder by its width.
+func encoderForWidth(w int) string {
+	switch w {
+	case 768:
+		return CLIPL
+	case 1024:
+		return OpenCLIPH
+	case 1280:
+		return CLIPG
+	}
+	return ""
+}
+
+// Source is one token-embedding matrix found in a model, not yet loaded.
+type Source struct {
+	File, Key, Encoder string
+	Rows, Width        int
+	src                tensor.Source
+}
+
+// Model is the token-embedding matrices found at a path.
+type Model struct {
+	Path    string
+	Sources []Source
+	dicts   []*embedding.TensorDict
+}
+
+// Close releases the files.
+func (m *Model) Close() error {
+	var err error
+	for _, d := range m.dicts {
+		err = errors.Join(err, d.Close())
+	}
+	return err
+}
+
+// diffusersFiles are the files of a diffusers folder that may hold an
+// encoder, relative to the folder given.
+var diffusersFiles = []string{
+	"model.safetensors", "model.fp16.safetensors",
+	"text_encoder/model.safetensors", "text_encoder/model.fp16.safetensors",
+	"text_encoder_2/model.safetensors", "text_encoder_2/model.fp16.safetensors",
+}
+
+// Open finds the token-embedding matrices of a checkpoint (.safetensors or
+// torch .ckpt/.pt/.bin), or of a diffusers folder (the pipeline, or one
+// text_encoder folder).
+func Open(path string) (*Model, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Path: path}
+	files := []string{path}
+	if st.IsDir() {
+		files = nil
+		for _, f := range diffusersFiles {
+			p := filepath.Join(path, f)
+			if _, err := os.Stat(p); err == nil {
+				files = append(files, p)
+			}
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("%s: a folder, but no diffusers text encoder in it (looked for %s)", path, diffusersFiles[0])
+		}
+	}
+	for _, f := range files {
+		if err := m.add(f); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	if len(m.Sources) == 0 {
+		m.Close()
+		return nil, fmt.Errorf("%s: no token-embedding matrix (looked for %s and %d other keys)", path, Keys[0].Key, len(Keys)-1)
+	}
+	return m, nil
+}
+
+func (m *Model) add(file string) error {
+	d, err := embedding.OpenTensorDict(file, embedding.Options{})
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	m.dicts = append(m.dicts, d)
+	index := make(map[string]int, len(d.Keys))
+	for i, k := range d.Keys {
+		index[k] = i
+	}
+	for _, k := range Keys {
+		i, ok := index[k.Key]
+		if !ok {
+			continue
+		}
+		dt, shape := d.Sources[i].Meta()
+		if len(shape) != 2 || !dt.IsFloat() || shape[0] < 1 || shape[0] > MaxRows || shape[1] < 1 || shape[1] > MaxWidth {
+			return fmt.Errorf("%s: %s is %s%v: not a token-embedding matrix", file, k.Key, dt, shape)
+		}
+		if size, err := tensor.ByteSize(dt, shape); err != nil || size > MaxBytes {
+			return fmt.Errorf("%s: %s is %s%v: larger than %d bytes", file, k.Key, dt, shape, MaxBytes)
+		}
+		enc := k.Encoder
+		if enc == "" {
+			enc = encoderForWidth(shape[1])
+		}
+		m.Sources = append(m.Sources, Source{File: file, Key: k.Key, Encoder: enc, Rows: shape[0], Width: shape[1], src: d.Sources[i]})
+	}
+	return nil
+}
+
+// Find returns the matrix of an encoder, if the model has it.
+func (m *Model) Find(encoder string) (*Source, bool) {
+	for i := range m.Sources {
+		if m.Sources[i].Encoder == encoder {
+			return &m.Sources[i], true
+		}
+	}
+	return nil, false
+}
+
+// FindWidth returns the matrix of the given width (768 finds CLIP-L).
+func (m *Model) FindWidth(width int) (*Source, bool) {
+	for i := range m.Sources {
+		if m.Sources[i].Width == width {
+			return &m.Sources[i], true
+		}
+	}
+	return nil, false
+}
+
+// Matrix is a loaded token-embedding matrix as float32 rows, with each
+// row's L2 norm (float64).
+type Matrix struct {
+	Key, Encoder string
+	Rows, Width  int
+	Vals         []float32
+	Norms        []float64
+}
+
+// Load reads the matrix's bytes (only this tensor's).
+func (s *Source) Load() (*Matrix, error) {
+	t, err := s.src.Load()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", s.File, s.Key, err)
+	}
+	vals, err := t.Float32s()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", s.File, s.Key, err)
+	}
+	return FromFloat32s(s.Key, s.Encoder, s.Rows, s.Width, vals)
+}
+
+// FromFloat32s wraps rows×width values as a Matrix.
+func FromFloat32s(key, encoder string, rows, width int, vals []float32) (*Matrix, error) {
+	if rows < 1 || width < 1 || len(vals) != rows*width {
+		return nil, fmt.Errorf("%s: %d values for %d×%d", key, len(vals), rows, width)
+	}
+	m := &Matrix{Key: key, Encoder: encoder, Rows: rows, Width: width, Vals: vals, Norms: make([]float64, rows)}
+	for i := range m.Norms {
+		m.Norms[i] = tensor.Norm(m.Row(i))
+	}
+	return m, nil
+}
+
+// Row returns token id's vector.
+func (m *Matrix) Row(id int) []float32 { return m.Vals[id*m.Width : (id+1)*m.Width] }
+
+// MeanNorm is the mean L2 norm over every row of the vocabulary (special
+// tokens included): how strong an ordinary word is.
+func (m *Matrix) MeanNorm() float64 {
+	var s float64
+	for _, n := range m.Norms {
+		s += n
+	}
+	return s / float64(len(m.Norms))
+}
+
+// Hit is one vocabulary token and its cosine with a vector.
+type Hit struct {
+	ID  int     `json:"id"`
+	Cos float64 `json:"cos"`
+}
+
+// Cosines returns cos(v, row) for every row, accumulated in float64; 0
+// where either vector is zero.
+func (m *Matrix) Cosines(v []float32) []float64 {
+	out := make([]float64, m.Rows)
+	if len(v) != m.Width {
+		return out
+	}
+	nv := tensor.Norm(v)
+	if nv == 0 {
+		return out
+	}
+	workers := max(1, runtime.GOMAXPROCS(0))
+	chunk := (m.Rows + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < m.Rows; lo += chunk {
+		hi := min(lo+chunk, m.Rows)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				if m.Norms[i] != 0 {
+					out[i] = tensor.Dot(v, m.Row(i)) / (nv * m.Norms[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Nearest returns the k rows of highest cosine with v, highest first;
+// ties go to the lower id. NaN cosines are never chosen.
+func (m *Matrix) Nearest(v []float32, k int) []Hit {
+	return TopK(m.Cosines(v), k)
+}
+
+// TopK picks the k largest of cos, highest first, ties to the lower index.
+func TopK(cos []float64, k int) []Hit {
+	k = min(k, len(cos))
+	if k <= 0 {
+		return nil
+	}
+	top := make([]Hit, 0, k+1)
+	for i, c := range cos {
+		if math.IsNaN(c) || (len(top) == k && c <= top[k-1].Cos) {
+			continue
+		}
+		j := sort.Search(len(top), func(j int) bool { return top[j].Cos < c })
+		top = append(top, Hit{})
+		copy(top[j+1:], top[j:])
+		top[j] = Hit{ID: i, Cos: c}
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	return top
+}
