@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -193,4 +194,28 @@ func writeNearest(w io.Writer, r report) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// vocabNorms are the target norms of merge --norm vocab, by width: the
+// model's mean token norms (each encoder it has) or, without a model, the
+// CLIP-L reference figure.
+func vocabNorms(clip string) (map[int]float64, string, error) {
+	if clip == "" {
+		r := refNorms[768]
+		return map[int]float64{768: r.mean}, r.source, nil
+	}
+	vs, err := openVocab(clip)
+	if err != nil {
+		return nil, "", err
+	}
+	defer vs.Close()
+	out := map[int]float64{}
+	for _, s := range vs.model.Sources {
+		m, err := vs.matrix(s.Width)
+		if err != nil {
+			return nil, "", err
+		}
+		out[s.Width] = m.MeanNorm()
+	}
+	return out, "mean token norms of " + filepath.Base(clip), nil
 }
