@@ -45,6 +45,7 @@ var commands = map[string]command{
 	"convert": runConvert,
 	"merge":   runMerge,
 	"compare": runCompare,
+	"plot":    runPlot,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,5 @@
+package embplot
+
+import "sort"
+
+func sortFloats(s []float64) { sort.Float64s(s) }
