@@ -3,6 +3,7 @@ package vocab
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -179,17 +180,83 @@ type Matrix struct {
 	Norms        []float64
 }
 
+// sectioned is a safetensors entry: its bytes can be read in chunks and
+// widened as they come (Open checked the size against MaxBytes and the
+// safetensors reader checked it against the file's).
+type sectioned interface {
+	Reader() *io.SectionReader
+}
+
 // Load reads the matrix's bytes (only this tensor's).
 func (s *Source) Load() (*Matrix, error) {
+	dt, _ := s.src.Meta()
+	if sr, ok := s.src.(sectioned); ok && dt == tensor.F16 {
+		vals, err := readF16(sr.Reader(), s.Rows*s.Width)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", s.File, s.Key, err)
+		}
+		return FromFloat32s(s.Key, s.Encoder, s.Rows, s.Width, vals)
+	}
 	t, err := s.src.Load()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", s.File, s.Key, err)
 	}
-	vals, err := t.Float32s()
+	vals, err := float32s(t)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", s.File, s.Key, err)
 	}
 	return FromFloat32s(s.Key, s.Encoder, s.Rows, s.Width, vals)
+}
+
+var (
+	f16Once  sync.Once
+	f16Table []float32
+)
+
+// readF16 reads n F16 values from r in chunks, widening each chunk as it
+// comes: no buffer of the whole stored tensor.
+func readF16(r *io.SectionReader, n int) ([]float32, error) {
+	if r.Size() != 2*int64(n) {
+		return nil, fmt.Errorf("%d bytes stored for %d F16 values", r.Size(), n)
+	}
+	out := make([]float32, n)
+	buf := make([]byte, min(2*n, 8<<20))
+	for done := 0; done < n; {
+		c := min(len(buf)/2, n-done)
+		if _, err := io.ReadFull(r, buf[:2*c]); err != nil {
+			return nil, err
+		}
+		widenF16(out[done:done+c], buf[:2*c])
+		done += c
+	}
+	return out, nil
+}
+
+func widenF16(out []float32, data []byte) {
+	f16Once.Do(func() {
+		f16Table = make([]float32, 1<<16)
+		for i := range f16Table {
+			f16Table[i] = tensor.F16ToF32(uint16(i))
+		}
+	})
+	parallel(len(out), func(lo, hi int) {
+		d, tab := data[2*lo:2*hi], f16Table
+		o := out[lo:hi]
+		for i := range o {
+			o[i] = tab[uint16(d[2*i])|uint16(d[2*i+1])<<8]
+		}
+	})
+}
+
+// float32s widens t; F16 through a 65536-entry table (exact, and much
+// faster than converting 38 million values one by one).
+func float32s(t *tensor.Tensor) ([]float32, error) {
+	if t.DType != tensor.F16 || len(t.Data)%2 != 0 {
+		return t.Float32s()
+	}
+	out := make([]float32, len(t.Data)/2)
+	widenF16(out, t.Data)
+	return out, nil
 }
 
 // FromFloat32s wraps rows×width values as a Matrix.
@@ -198,9 +265,11 @@ func FromFloat32s(key, encoder string, rows, width int, vals []float32) (*Matrix
 		return nil, fmt.Errorf("%s: %d values for %d×%d", key, len(vals), rows, width)
 	}
 	m := &Matrix{Key: key, Encoder: encoder, Rows: rows, Width: width, Vals: vals, Norms: make([]float64, rows)}
-	for i := range m.Norms {
-		m.Norms[i] = tensor.Norm(m.Row(i))
-	}
+	parallel(rows, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m.Norms[i] = tensor.Norm(m.Row(i))
+		}
+	})
 	return m, nil
 }
 
@@ -234,23 +303,30 @@ func (m *Matrix) Cosines(v []float32) []float64 {
 	if nv == 0 {
 		return out
 	}
+	parallel(m.Rows, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if m.Norms[i] != 0 {
+				out[i] = tensor.Dot(v, m.Row(i)) / (nv * m.Norms[i])
+			}
+		}
+	})
+	return out
+}
+
+// parallel runs f over [0, n) in one chunk per CPU.
+func parallel(n int, f func(lo, hi int)) {
 	workers := max(1, runtime.GOMAXPROCS(0))
-	chunk := (m.Rows + workers - 1) / workers
+	chunk := (n + workers - 1) / workers
 	var wg sync.WaitGroup
-	for lo := 0; lo < m.Rows; lo += chunk {
-		hi := min(lo+chunk, m.Rows)
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				if m.Norms[i] != 0 {
-					out[i] = tensor.Dot(v, m.Row(i)) / (nv * m.Norms[i])
-				}
-			}
+			f(lo, hi)
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // Nearest returns the k rows of highest cosine with v, highest first;
