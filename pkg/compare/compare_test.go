@@ -257,3 +257,16 @@ func TestGroupsScale(t *testing.T) {
 		t.Errorf("%d duplicates, %d containments; want 100, 200", dups, cont)
 	}
 }
+
+func TestCosJSON(t *testing.T) {
+	b, _ := json.Marshal([]Cos{1, 0.5, Cos(math.NaN()), Cos(math.Inf(1))})
+	if string(b) != "[1,0.5,null,null]" {
+		t.Errorf("%s", b)
+	}
+	if c := Cosine([]float64{0, 0}, []float64{0, 0}); c != 1 {
+		t.Errorf("two zero vectors: %v", c)
+	}
+	if c := Cosine([]float64{0, 0}, []float64{1, 0}); c != 0 {
+		t.Errorf("a zero vector: %v", c)
+	}
+}

@@ -109,7 +109,7 @@ func Merge(inputs []MergeInput, opts MergeOptions) (*Embedding, []string, error)
 		if opts.NormByWidth != nil {
 			x, ok := opts.NormByWidth[c.width]
 			if !ok {
-				return nil, nil, fmt.Errorf("no vocabulary norm for %d-wide vectors", c.width)
+				return nil, nil, fmt.Errorf("no vocabulary mean norm for %d-wide vectors (have: %s)", c.width, opts.NormSource)
 			}
 			normalise(c, x)
 		}

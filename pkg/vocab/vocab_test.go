@@ -239,3 +239,22 @@ func TestSparseSevenGB(t *testing.T) {
 		t.Errorf("took %v", el)
 	}
 }
+
+// TestRefusesHugeMatrix: a header that claims a matrix beyond MaxBytes is
+// refused before anything is allocated.
+func TestRefusesHugeMatrix(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.safetensors")
+	hdr := `{"` + testvocab.KeySD1 + `":{"dtype":"F32","shape":[1048576,8192],"data_offsets":[0,34359738368]}}`
+	for len(hdr)%8 != 0 {
+		hdr += " "
+	}
+	f, _ := os.Create(p)
+	var n [8]byte
+	n[0], n[1] = byte(len(hdr)), byte(len(hdr)>>8)
+	f.Write(append(n[:], hdr...))
+	f.Truncate(int64(8+len(hdr)) + 34359738368) // sparse
+	f.Close()
+	if _, err := Open(p); err == nil {
+		t.Error("a 32 GiB matrix was accepted")
+	}
+}
