@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/embtool/embtool/pkg/compare"
@@ -178,5 +177,3 @@ func rowRanges(rows []int) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-var _ = filepath.Base
