@@ -249,8 +249,6 @@ func (g grid) Dims() (int, int)   { return g.cols, g.rows }
 func (g grid) Z(c, r int) float64 { return g.z[g.rows-1-r][c] }
 func (g grid) X(c int) float64    { return float64(c) }
 func (g grid) Y(r int) float64    { return float64(r) }
-func (g grid) Min() float64       { return 0 }
-func (g grid) Max() float64       { return 0 }
 
 var _ plotter.GridXYZ = grid{}
 
