@@ -270,3 +270,21 @@ func TestCosJSON(t *testing.T) {
 		t.Errorf("a zero vector: %v", c)
 	}
 }
+
+// TestLargePairExactOnly: past MaxPairs only hash matches are scored, and
+// the relation is still exact.
+func TestLargePairExactOnly(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	n := 2100 // 2100² > MaxPairs
+	v := randomRows(r, n, 8)
+	a := New("a", n, 8, v, P32)
+	b := New("b", 3, 8, append([]float64(nil), v[8*10:8*13]...), P32)
+	big := New("big", n, 8, append(append([]float64(nil), v[8:]...), v[:8]...), P32)
+	if p := ComparePair(a, b); p.Relation != Contains || p.At[0] != 10 {
+		t.Errorf("small in large: %s %v", p.Relation, p.At)
+	}
+	p := ComparePair(a, big) // same rows, rotated: contains both ways
+	if p.Relation != Contains || p.Note == "" || len(p.Rows) != n || !p.Rows[0].Same || p.Rows[0].B != n-1 {
+		t.Errorf("rotated: %s %q %d %+v", p.Relation, p.Note, len(p.Rows), p.Rows[0])
+	}
+}

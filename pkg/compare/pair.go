@@ -24,6 +24,11 @@ const NearCos = 0.999
 // vector, is reported as a rescaled copy with its norm ratio.
 const SameDirection = 1 - 1e-9
 
+// MaxPairs bounds the vector pairs ComparePair scores by cosine (each a
+// float64 dot product of the width): two hostile files of 100,000 vectors
+// must not cost 10^10 dot products.
+const MaxPairs = 1 << 22
+
 // Cos is a cosine that encodes as null in JSON when it is not finite.
 type Cos float64
 
@@ -81,9 +86,24 @@ func ComparePair(a, b *Item) Pair {
 	}
 	near := false
 	takenB := make([]bool, b2.Rows)
+	// Beyond MaxPairs row pairs, only the rows whose hashes match are
+	// compared: exact relations stay right, best matches are exact ones.
+	all := a2.Rows <= MaxPairs/max(b2.Rows, 1)
+	p := Coarser(a2.Prec, b2.Prec)
+	if !all {
+		res.Note = fmt.Sprintf("%d×%d vectors: more than %d pairs, so only exact matches are shown", a2.Rows, b2.Rows, MaxPairs)
+	}
+	every := make([]int, b2.Rows)
+	for j := range every {
+		every[j] = j
+	}
 	for i := 0; i < a2.Rows; i++ {
 		best := Match{A: i, B: -1, Cos: Cos(math.Inf(-1))}
-		for j := 0; j < b2.Rows; j++ {
+		cands := every
+		if !all {
+			cands = b2.rowSet(p)[a2.Keys(p)[i]]
+		}
+		for _, j := range cands {
 			c := Cosine(a2.Row(i), b2.Row(j))
 			s := SameRow(a2, i, b2, j)
 			if s {
