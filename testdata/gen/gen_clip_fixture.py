@@ -20,6 +20,9 @@ Writes testdata/vocab/query_sd1.safetensors (3×768 F32: L[1234] exactly,
 0.6·L[100] + 0.4·L[200], and a strong random vector) and
 testdata/vocab/expected.json.
 Run from the repository root: /usr/bin/python3 testdata/gen/gen_clip_fixture.py
+With --check FILE... it instead loads checkpoints that internal/testvocab wrote
+(.ckpt with torch.load(weights_only=True), .safetensors with embgen's reader) and
+checks their token matrices equal this recipe bit for bit.
 """
 import json
 import os
@@ -96,4 +99,31 @@ def main():
         f.write("\n")
 
 
-main()
+KEYS = {
+    "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight": 0,
+    "conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight": 0,
+    "conditioner.embedders.1.model.token_embedding.weight": 1,
+}
+
+
+def check(paths):
+    L, G = matrices()
+    for path in paths:
+        if path.endswith(".ckpt"):
+            sd = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        else:
+            from embgen import read_safetensors
+            with open(path, "rb") as f:
+                sd, _ = read_safetensors(f.read())
+        found = [k for k in KEYS if k in sd]
+        assert found, f"{path}: no token-embedding key"
+        for k in found:
+            want = (L, G)[KEYS[k]]
+            assert sd[k].dtype == torch.float16 and torch.equal(sd[k], want), f"{path}: {k} differs"
+            print(f"{path}: {k} {tuple(sd[k].shape)} equals the recipe")
+
+
+if len(sys.argv) > 2 and sys.argv[1] == "--check":
+    check(sys.argv[2:])
+else:
+    main()
