@@ -1,9 +1,9 @@
 package vocab
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -180,22 +180,21 @@ type Matrix struct {
 	Norms        []float64
 }
 
-// sectioned is a safetensors entry: its bytes can be read in chunks and
-// widened as they come (Open checked the size against MaxBytes and the
-// safetensors reader checked it against the file's).
-type sectioned interface {
-	Reader() *io.SectionReader
-}
-
-// Load reads the matrix's bytes (only this tensor's).
+// Load reads the matrix's bytes (only this tensor's). Sources that can
+// stream (safetensors entries, stored torch records) are widened to
+// float32 as the bytes arrive, without a buffer of the stored tensor.
 func (s *Source) Load() (*Matrix, error) {
 	dt, _ := s.src.Meta()
-	if sr, ok := s.src.(sectioned); ok && dt == tensor.F16 {
-		vals, err := readF16(sr.Reader(), s.Rows*s.Width)
+	if st, ok := s.src.(tensor.Streamer); ok && (dt == tensor.F16 || dt == tensor.F32 || dt == tensor.BF16) {
+		w := &widener{dt: dt, out: make([]float32, s.Rows*s.Width)}
+		n, err := st.StreamTo(w)
+		if err == nil && (w.n != len(w.out) || len(w.carry) != 0) {
+			err = fmt.Errorf("%d bytes stored for %d %s values", n, len(w.out), dt)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", s.File, s.Key, err)
 		}
-		return FromFloat32s(s.Key, s.Encoder, s.Rows, s.Width, vals)
+		return FromFloat32s(s.Key, s.Encoder, s.Rows, s.Width, w.out)
 	}
 	t, err := s.src.Load()
 	if err != nil {
@@ -208,29 +207,64 @@ func (s *Source) Load() (*Matrix, error) {
 	return FromFloat32s(s.Key, s.Encoder, s.Rows, s.Width, vals)
 }
 
+// widener is an io.Writer that widens little-endian F16, BF16 or F32
+// bytes into out, carrying a split element over to the next write.
+type widener struct {
+	dt    tensor.DType
+	out   []float32
+	n     int
+	carry []byte
+}
+
+func (w *widener) Write(p []byte) (int, error) {
+	total := len(p)
+	es := w.dt.Size()
+	if len(w.carry) > 0 {
+		take := min(es-len(w.carry), len(p))
+		w.carry = append(w.carry, p[:take]...)
+		p = p[take:]
+		if len(w.carry) < es {
+			return total, nil
+		}
+		if err := w.widen(w.carry); err != nil {
+			return 0, err
+		}
+		w.carry = w.carry[:0]
+	}
+	k := len(p) / es * es
+	if err := w.widen(p[:k]); err != nil {
+		return 0, err
+	}
+	w.carry = append(w.carry, p[k:]...)
+	return total, nil
+}
+
+func (w *widener) widen(b []byte) error {
+	c := len(b) / w.dt.Size()
+	if c > len(w.out)-w.n {
+		return fmt.Errorf("more than the %d values the shape holds", len(w.out))
+	}
+	out := w.out[w.n : w.n+c]
+	switch w.dt {
+	case tensor.F16:
+		widenF16(out, b)
+	case tensor.BF16:
+		for i := range out {
+			out[i] = tensor.BF16ToF32(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+	case tensor.F32:
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+	}
+	w.n += c
+	return nil
+}
+
 var (
 	f16Once  sync.Once
 	f16Table []float32
 )
-
-// readF16 reads n F16 values from r in chunks, widening each chunk as it
-// comes: no buffer of the whole stored tensor.
-func readF16(r *io.SectionReader, n int) ([]float32, error) {
-	if r.Size() != 2*int64(n) {
-		return nil, fmt.Errorf("%d bytes stored for %d F16 values", r.Size(), n)
-	}
-	out := make([]float32, n)
-	buf := make([]byte, min(2*n, 8<<20))
-	for done := 0; done < n; {
-		c := min(len(buf)/2, n-done)
-		if _, err := io.ReadFull(r, buf[:2*c]); err != nil {
-			return nil, err
-		}
-		widenF16(out[done:done+c], buf[:2*c])
-		done += c
-	}
-	return out, nil
-}
 
 func widenF16(out []float32, data []byte) {
 	f16Once.Do(func() {
