@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -336,7 +337,7 @@ func percentile(v []float64, q float64) float64 {
 	s := append([]float64(nil), v...)
 	// Partial selection is enough, but a sort of ≤ MaxVectors×width
 	// values is fast.
-	sortFloats(s)
+	sort.Float64s(s)
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 

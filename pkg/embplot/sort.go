@@ -1,5 +1,0 @@
-package embplot
-
-import "sort"
-
-func sortFloats(s []float64) { sort.Float64s(s) }
