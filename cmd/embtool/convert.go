@@ -11,10 +11,11 @@ import (
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/tensor"
 	"github.com/embtool/embtool/pkg/torchpt"
+	"github.com/embtool/embtool/pkg/vocab"
 	"github.com/spf13/pflag"
 )
 
-const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--allow-unsafe] [--tensors] IN OUT\n       embtool convert --to safetensors|pt|bin [-o OUTDIR] [--dry-run] [--force] PATH..."
+const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--allow-unsafe] [--tensors] [--clip SDXL_MODEL [--bridge-k K]] IN OUT\n       embtool convert --to safetensors|pt|bin [-o OUTDIR] [--dry-run] [--force] PATH..."
 
 // convertFlags are the flags convert and merge share.
 type writeFlags struct {
@@ -62,10 +63,16 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "batch mode: convert every PATH (files or folders) to safetensors, pt or bin")
 	outDir := fs.StringP("output-dir", "o", "", "batch mode: mirror the inputs under this folder (default: beside each input)")
 	dryRun := fs.Bool("dry-run", false, "batch mode: print what would be done, write nothing")
+	var bf bridgeFlags
+	fs.StringVar(&bf.clip, "clip", "", "SD1 → SDXL (--layout sdxl): the SDXL checkpoint or diffusers folder whose token embeddings build clip_g")
+	fs.IntVar(&bf.k, "bridge-k", vocab.BridgeK, "SD1 → SDXL: how many nearest CLIP-L tokens each clip_g vector mixes")
 	if done, st := parseFlags(fs, convertSynopsis, args, stdout, stderr); done {
+		if st == exitOK {
+			fmt.Fprint(stdout, "\n"+bridgeHelp)
+		}
 		return st
 	}
-	c := converter{opts: embedding.Options{AllowUnsafe: *allowUnsafe}, tensors: *tensors, force: wf.force, flags: wf}
+	c := converter{opts: embedding.Options{AllowUnsafe: *allowUnsafe}, tensors: *tensors, force: wf.force, flags: wf, bridge: bf}
 	if *to != "" {
 		return c.batch(*to, *outDir, *dryRun, fs.Args(), stdout, stderr)
 	}
@@ -95,6 +102,7 @@ type converter struct {
 	// left alone (batch mode).
 	skipSame bool
 	dryRun   bool
+	bridge   bridgeFlags
 }
 
 func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
@@ -106,7 +114,7 @@ func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
 	if c.tensors || isCheckpoint(in) {
 		return c.convertTensorDict(in, out, format, target, stdout, stderr)
 	}
-	e, _, err := embedding.ReadFile(in, c.opts)
+	e, sum, err := embedding.ReadFile(in, c.opts)
 	if errors.Is(err, embedding.ErrNotEmbedding) && holdsTensorDict(in) {
 		fmt.Fprintf(stderr, "embtool: %s: %v; converting its tensors as a plain dict\n", in, err)
 		return c.convertTensorDict(in, out, format, target, stdout, stderr)
@@ -125,6 +133,14 @@ func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
 	}
 	for _, u := range e.Unsafe {
 		fmt.Fprintf(stderr, "embtool: %s: warning: unsafe pickle content ignored (--allow-unsafe, nothing executed): %s\n", in, u)
+	}
+	e, bridgeWarnings, err := c.bridge.bridgeLayout(e, &target, in, sum)
+	if err != nil {
+		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
+		return exitFailed
+	}
+	for _, w := range bridgeWarnings {
+		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", in, w)
 	}
 	plan, err := embedding.Plan(e, target)
 	if err != nil {

@@ -15,18 +15,32 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const inspectSynopsis = "embtool inspect [--json] [--vectors] PATH..."
+const inspectSynopsis = "embtool inspect [--json] [--vectors] [--nearest K --clip MODEL] PATH..."
 
 func runInspect(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("inspect", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON object per file (JSON Lines)")
 	vectors := fs.Bool("vectors", false, "list every vector's L2 norm")
 	allowUnsafe := fs.Bool("allow-unsafe", false, "read tensors from a pickle that names disallowed globals (nothing is executed); the file still counts as failed")
+	nearest := fs.Int("nearest", 0, "list the K vocabulary tokens nearest each vector by cosine (needs --clip)")
+	clip := fs.String("clip", "", "a checkpoint or diffusers text encoder whose token embeddings --nearest and the strength check use")
 	if done, st := parseFlags(fs, inspectSynopsis, args, stdout, stderr); done {
 		return st
 	}
 	if fs.NArg() == 0 {
 		return usageError(stderr, inspectSynopsis, "inspect needs at least one file or folder")
+	}
+	if *nearest < 0 || (*nearest > 0 && *clip == "") {
+		return usageError(stderr, inspectSynopsis, "--nearest K needs K >= 1 and --clip MODEL")
+	}
+	var vs *vocabSet
+	if *clip != "" {
+		var err error
+		if vs, err = openVocab(*clip); err != nil {
+			fmt.Fprintf(stderr, "embtool: --clip: %v\n", err)
+			return exitFailed
+		}
+		defer vs.Close()
 	}
 	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
 	status := exitOK
@@ -34,7 +48,9 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		if in.err != nil {
 			return report{Path: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
 		}
-		return inspectFile(in.path, opts, *asJSON)
+		r := inspectFile(in.path, opts, *asJSON)
+		addVocab(&r, vs, *nearest)
+		return r
 	})
 	for _, r := range reports {
 		if !r.OK {
@@ -122,6 +138,7 @@ func writeTable(w io.Writer, reports []report, vectors bool) {
 		for _, warn := range r.Warnings {
 			fmt.Fprintf(w, "    ! %s\n", warn)
 		}
+		writeNearest(w, r)
 	}
 }
 

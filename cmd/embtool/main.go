@@ -45,6 +45,8 @@ var commands = map[string]command{
 	"convert": runConvert,
 	"merge":   runMerge,
 	"tokens":  runTokens,
+	"compare": runCompare,
+	"plot":    runPlot,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/embtool/embtool/internal/testcorpus"
+	"github.com/embtool/embtool/internal/testvocab"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -30,6 +31,20 @@ func TestScripts(t *testing.T) {
 	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// genclip sd1|sdxl|ckpt FILE: a checkpoint-shaped file with the
+			// real-shaped token matrices of internal/testvocab.
+			"genclip": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: genclip sd1|sdxl|ckpt FILE")
+				}
+				w := map[string]func(string) error{"sd1": testvocab.WriteSD1, "sdxl": testvocab.WriteSDXL, "ckpt": testvocab.WriteCkpt}[args[0]]
+				if w == nil {
+					ts.Fatalf("genclip: unknown kind %q", args[0])
+				}
+				ts.Check(w(ts.MkAbs(args[1])))
+			},
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("FIXTURES", fixtures)
 			env.Setenv("CORPUS", corpus)

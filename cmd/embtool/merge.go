@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -10,7 +11,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const mergeSynopsis = "embtool merge [--mode blend|concat] [--weights w1,w2,...] [--scale F | --norm X] [--vectors N] [--force] -o OUT IN[slice]..."
+const mergeSynopsis = "embtool merge [--mode blend|concat] [--weights w1,w2,...] [--scale F | --norm X|vocab [--clip MODEL]] [--vectors N] [--force] -o OUT IN[slice]..."
 
 func runMerge(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("merge", pflag.ContinueOnError)
@@ -20,7 +21,8 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	mode := fs.String("mode", embedding.ModeBlend, "blend (weighted sum, vector by vector) or concat (stack the vectors)")
 	weights := fs.String("weights", "", "blend weights, one per input (default: 1/n each)")
 	scale := fs.Float64("scale", 0, "multiply every vector by F")
-	norm := fs.Float64("norm", 0, "rescale every vector to L2 norm X (zero vectors stay zero)")
+	norm := fs.String("norm", "", "rescale every vector to L2 norm X, or to the vocabulary's mean token norm with 'vocab' (zero vectors stay zero)")
+	clip := fs.String("clip", "", "--norm vocab: the checkpoint or text encoder whose mean token norm to use (default: the CLIP-L reference figure)")
 	vectors := fs.Int("vectors", 0, "crop or zero-pad the result to N vectors")
 	if done, st := parseFlags(fs, mergeSynopsis, args, stdout, stderr); done {
 		return st
@@ -50,11 +52,22 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if fs.Changed("scale") {
 		opts.Scale = scale
 	}
-	if fs.Changed("norm") {
-		if *norm < 0 {
-			return usageError(stderr, mergeSynopsis, "--norm must not be negative")
+	if fs.Changed("norm") && *norm == "vocab" {
+		byWidth, source, err := vocabNorms(*clip)
+		if err != nil {
+			fmt.Fprintf(stderr, "embtool: --norm vocab: %v\n", err)
+			return exitFailed
 		}
-		opts.Norm = norm
+		opts.NormByWidth, opts.NormSource = byWidth, source
+	} else if fs.Changed("norm") {
+		x, err := strconv.ParseFloat(*norm, 64)
+		if err != nil || x < 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+			return usageError(stderr, mergeSynopsis, "--norm %q: want a non-negative number or vocab", *norm)
+		}
+		opts.Norm = &x
+	}
+	if *clip != "" && *norm != "vocab" {
+		return usageError(stderr, mergeSynopsis, "--clip goes with --norm vocab")
 	}
 	if fs.Changed("vectors") {
 		if *vectors < 1 {

@@ -69,6 +69,9 @@ type report struct {
 	Checksum         *string           `json:"checksum"`
 	Unsafe           []string          `json:"unsafe,omitempty"`
 	Warnings         []string          `json:"warnings"`
+	Strength         []strengthReport  `json:"strength,omitempty"`
+	Nearest          [][]nearestHit    `json:"nearest,omitempty"`
+	NearestKey       string            `json:"nearest_key,omitempty"`
 	// rowNorms are the per-vector norms (SDXL: of concatenated rows), for the table.
 	rowNorms []float64
 	// kindWords describes a file that is not an embedding, for the table.

@@ -35,6 +35,11 @@ type MergeOptions struct {
 	Scale   *float64  // multiply every vector
 	Norm    *float64  // rescale every vector to this L2 norm
 	Vectors *int      // crop or zero-pad the result to this many vectors
+	// NormByWidth rescales every vector to the norm given for its width
+	// (a vocabulary's mean token norm: 768 CLIP-L, 1280 CLIP-G); NormSource
+	// says where the figures come from, for the recipe.
+	NormByWidth map[int]float64
+	NormSource  string
 }
 
 // component is one encoder's rows as float32: key, width and rows×width values.
@@ -100,6 +105,13 @@ func Merge(inputs []MergeInput, opts MergeOptions) (*Embedding, []string, error)
 		}
 		if opts.Norm != nil {
 			normalise(c, *opts.Norm)
+		}
+		if opts.NormByWidth != nil {
+			x, ok := opts.NormByWidth[c.width]
+			if !ok {
+				return nil, nil, fmt.Errorf("no vocabulary mean norm for %d-wide vectors (have: %s)", c.width, opts.NormSource)
+			}
+			normalise(c, x)
 		}
 		if opts.Vectors != nil {
 			c.resize(*opts.Vectors)
@@ -229,12 +241,15 @@ func (c *component) resize(n int) {
 
 // recipe is the provenance stored under RecipeKey.
 type recipe struct {
-	Mode    string         `json:"mode"`
-	Weights []float64      `json:"weights,omitempty"`
-	Scale   *float64       `json:"scale,omitempty"`
-	Norm    *float64       `json:"norm,omitempty"`
-	Vectors *int           `json:"vectors,omitempty"`
-	Inputs  []recipeSource `json:"inputs"`
+	Mode    string    `json:"mode"`
+	Weights []float64 `json:"weights,omitempty"`
+	Scale   *float64  `json:"scale,omitempty"`
+	Norm    *float64  `json:"norm,omitempty"`
+	// NormVocab: each width's target norm, the vocabulary mean (--norm vocab).
+	NormVocab  map[string]float64 `json:"norm_vocab,omitempty"`
+	NormSource string             `json:"norm_source,omitempty"`
+	Vectors    *int               `json:"vectors,omitempty"`
+	Inputs     []recipeSource     `json:"inputs"`
 }
 
 type recipeSource struct {
@@ -279,7 +294,13 @@ func assemble(inputs []MergeInput, out []component, opts MergeOptions, warnings 
 	e.All = e.Vectors
 	e.Count = out[0].rows
 	e.Model = inputs[0].E.Model
-	r := recipe{Mode: opts.Mode, Weights: opts.Weights, Scale: opts.Scale, Norm: opts.Norm, Vectors: opts.Vectors}
+	r := recipe{Mode: opts.Mode, Weights: opts.Weights, Scale: opts.Scale, Norm: opts.Norm, Vectors: opts.Vectors, NormSource: opts.NormSource}
+	for w, x := range opts.NormByWidth {
+		if r.NormVocab == nil {
+			r.NormVocab = map[string]float64{}
+		}
+		r.NormVocab[fmt.Sprint(w)] = x
+	}
 	for _, in := range inputs {
 		src := recipeSource{File: filepath.Base(in.Path), SHA256: in.SHA256}
 		if in.Slice != nil {
