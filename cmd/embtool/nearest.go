@@ -8,13 +8,19 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/embtool/embtool/pkg/cliptok"
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/vocab"
 )
 
-// tokenText turns a vocabulary id into readable text. Until the CLIP
-// tokenizer (pkg/clip) is wired in here it answers "#id".
-var tokenText = func(id int) string { return "#" + strconv.Itoa(id) }
+// tokenText turns a vocabulary id into readable text, as OpenAI's
+// decode([id]) does; "#id" only for an id outside the vocabulary.
+func tokenText(id int) string {
+	if s, err := cliptok.TokenText(id); err == nil {
+		return s
+	}
+	return "#" + strconv.Itoa(id)
+}
 
 // nearestHit is one entry of inspect --json "nearest".
 type nearestHit struct {
