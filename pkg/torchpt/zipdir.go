@@ -196,6 +196,11 @@ func (d *zipDir) readEnd(r io.ReaderAt, size int64) error {
 	cdSize, cdOff := le32(e[12:]), le32(e[16:])
 	comment := int64(le16(e[20:]))
 	if end+endLen+comment != size {
+		if prev := bytes.LastIndex(tail[:at], []byte("PK\x05\x06")); prev >= 0 && prev+endLen <= len(tail) {
+			if c := int64(le16(tail[prev+20:])); start+int64(prev)+endLen+c >= end+endLen {
+				return ambiguous("", end, "a second end of central directory record inside the comment of the one at %d: miniz and Python's zipfile read the last, archive/zip the first", start+int64(prev))
+			}
+		}
 		return ambiguous("", end, "end record's %d-byte comment ends at %d, not at the end of the file (%d): readers disagree on where the archive ends", comment, end+endLen+comment, size)
 	}
 	if disk != 0 || cdDisk != 0 || nDisk != nTotal {
