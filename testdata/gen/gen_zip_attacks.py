@@ -145,24 +145,25 @@ def build(benign, store):
         files.append({"file": fname, "class": cls, "data": data, "reason_contains": reason,
                       "reason_any": [reason] + (reason_any or []), "torch_runs": runs, "what": what})
 
-    # 1. zip64 two views: the ordinary end record (unsaturated) names the benign directory,
-    # the zip64 record before it a second directory whose data.pkl is the payload.
+    # 1. zip64 two views (the sample of issue 9): the ordinary end record (unsaturated) names the
+    # benign directory, which archive/zip reads; the zip64 record before it names a second
+    # directory, placed before the benign one, whose data.pkl is the payload: miniz follows it.
     z = Z()
     good = [z.entry("archive/data.pkl", benign), z.entry("archive/data/0", store),
             z.entry("archive/version", b"3\n")]
     bad = z.entry("archive/data.pkl", evil)
-    cd1_off = len(z.b)
-    cd1 = Z.central(good)
-    z.raw(cd1)
     cd2_off = len(z.b)
     cd2 = Z.central([bad, good[1], good[2]])
     z.raw(cd2)
+    cd1_off = len(z.b)
+    cd1 = Z.central(good)
+    z.raw(cd1)
     z64 = len(z.b)
     z.raw(Z.zip64(3, len(cd2), cd2_off) + Z.locator(z64) + Z.eocd(3, len(cd1), cd1_off))
     add("zip64_two_views.pt", "zip64 two views", bytes(z.b), "ambiguous", True,
         "zip64 record and locator before an unsaturated end record: the end record names a benign "
-        "directory (archive/zip's view), the zip64 record a second one whose data.pkl runs posix.system "
-        "(miniz's and zipfile's view)", ["zip64"])
+        "directory (archive/zip's view: a clean 2x768 embedding), the zip64 record a second one "
+        "whose data.pkl runs posix.system (miniz's view)", ["zip64"])
 
     # 2. zip64 locator pointing elsewhere than right before itself: miniz follows the locator
     # (evil directory), Python's zipfile reads the zip64 record just before the locator (benign).
