@@ -286,3 +286,30 @@ func TestZipEntryReadCRC(t *testing.T) {
 		t.Errorf("read over the limit: %v", err)
 	}
 }
+
+// FuzzZipDir: the walker never panics, and what it accepts is consistent:
+// entries inside the file, tiling it up to the directory, readable within
+// their declared sizes.
+func FuzzZipDir(f *testing.F) {
+	f.Add(zbTorch(16).finish())
+	f.Add(zbTorch(12).finish())
+	f.Add(zbTorch(0).finish())
+	tpFuzzSeedFiles(f, func(name string, b []byte) bool { return bytes.HasPrefix(b, []byte("PK")) }, tpZipAttacks)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := parseBytes(b)
+		if err != nil {
+			return
+		}
+		pos := int64(0)
+		for _, e := range d.Entries {
+			if e.HeaderOffset < 0 || e.DataOffset < e.HeaderOffset || e.End > d.CDOffset || e.End < e.DataOffset+int64(e.CompressedSize) {
+				t.Fatalf("entry %q at %d..%d outside the archive", e.Name, e.HeaderOffset, e.End)
+			}
+			pos += e.End - e.HeaderOffset
+			e.read(bytes.NewReader(b), 1<<20)
+		}
+		if pos != d.CDOffset {
+			t.Fatalf("entries cover %d bytes, the directory starts at %d", pos, d.CDOffset)
+		}
+	})
+}
