@@ -9,8 +9,8 @@ Run from the repository root:
 
 Every payload only creates the file "embtool-zip-marker" in the CURRENT directory (a shell
 `touch`, or torch.from_file from TorchScript). Generation never loads anything. --check loads
-each file with torch.load (weights_only=False, the 1.13 default) in a child process whose
-working directory is a fresh temporary folder, looks for the marker there, and prints a table
+each file with torch.load (weights_only=False, the 1.13 default) in one child process, from a
+fresh temporary working folder per file, looks for the marker there, and prints a table
 class / file / torch ran payload. It exits 1 when a file labelled torch_runs=true did not run
 its payload (the label would be a lie) and 0 otherwise.
 
@@ -371,30 +371,44 @@ def generate():
 
 
 LOAD = """
-import sys, warnings
+import json, os, sys, tempfile, warnings
 warnings.simplefilter("ignore")
 import torch
-try:
-    torch.load(sys.argv[1])
-except BaseException as e:
-    print(type(e).__name__ + ": " + str(e).splitlines()[0][:100] if str(e) else type(e).__name__)
-"""
+for path in sys.argv[1:]:
+    with tempfile.TemporaryDirectory(prefix="embtool-zipcheck-") as tmp:
+        os.chdir(tmp)
+        note = "ok"
+        try:
+            torch.load(path)
+        except BaseException as e:
+            note = (type(e).__name__ + ": " + (str(e).splitlines() or [""])[0])[:100]
+        ran = os.path.exists(os.path.join(tmp, %r))
+        os.chdir("/")
+    print(json.dumps({"path": path, "ran": ran, "note": note}), flush=True)
+""" % MARKER
 
 
 def check():
+    """Load every file with torch.load in one child process, each from a fresh temporary
+    working folder, and report whether the payload created its marker there."""
     labels = [json.loads(line) for line in open(os.path.join(OUT, "labels.jsonl"))]
+    paths = [os.path.abspath(os.path.join(OUT, lab["file"])) for lab in labels]
+    out = subprocess.run([sys.executable, "-c", LOAD] + paths, capture_output=True, text=True,
+                         timeout=600)
+    got = {}
+    for line in out.stdout.splitlines():
+        r = json.loads(line)
+        got[r["path"]] = r
     bad = 0
     print("%-30s %-32s %-5s %s" % ("class", "file", "runs", "torch.load says"))
-    for lab in labels:
-        path = os.path.join(OUT, lab["file"])
-        with tempfile.TemporaryDirectory(prefix="embtool-zipcheck-") as tmp:
-            out = subprocess.run([sys.executable, "-c", LOAD, path], cwd=tmp, capture_output=True,
-                                 text=True, timeout=120)
-            ran = os.path.exists(os.path.join(tmp, MARKER))
-        note = (out.stdout.strip() or "ok")[:60]
-        print("%-30s %-32s %-5s %s" % (lab["class"], lab["file"], "yes" if ran else "no", note))
-        if lab["torch_runs"] is True and not ran:
+    for lab, path in zip(labels, paths):
+        r = got.get(path, {"ran": False, "note": "no result (child died: %s)" % out.stderr[-200:]})
+        print("%-30s %-32s %-5s %s" % (lab["class"], lab["file"], "yes" if r["ran"] else "no",
+                                       r["note"][:60]))
+        if lab["torch_runs"] is True and not r["ran"]:
             bad += 1
+    ran = sum(1 for r in got.values() if r["ran"])
+    print("torch.load ran the payload of %d of %d files" % (ran, len(labels)))
     if bad:
         print("%d file(s) labelled torch_runs did not run their payload" % bad)
         return 1
