@@ -49,6 +49,9 @@ const (
 	// MZ_ZIP_MAX_ARCHIVE_FILENAME_SIZE (512) bytes, NUL included; a longer
 	// name would be cut short for torch and not for others.
 	maxNameLen = 511
+	// maxExtractVersion is the highest "version needed to extract"
+	// Python's zipfile accepts (6.3); miniz ignores the field.
+	maxExtractVersion = 63
 	// tailWindow is how far from the end miniz and zipfile look for the
 	// end record: a 64 KiB comment plus the record.
 	tailWindow = 0xffff + endLen
@@ -162,7 +165,28 @@ func parseZipDir(r io.ReaderAt, size int64) (*zipDir, error) {
 	if err := d.checkLocal(r, size); err != nil {
 		return nil, err
 	}
+	if err := d.checkSecondEnd(r, size); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// checkSecondEnd refuses an end record signature in the directory or the
+// zip64 records within the window where readers look for the end record:
+// a reader that tries more than the last candidate could pick it.
+func (d *zipDir) checkSecondEnd(r io.ReaderAt, size int64) error {
+	from := max(d.CDOffset, size-tailWindow)
+	if from >= d.EndOffset {
+		return nil
+	}
+	b, err := readAt(r, from, int(d.EndOffset-from), "central directory")
+	if err != nil {
+		return err
+	}
+	if i := bytes.Index(b, []byte("PK\x05\x06")); i >= 0 {
+		return ambiguous("", from+int64(i), "a second end of central directory signature before the end record at %d", d.EndOffset)
+	}
+	return nil
 }
 
 // readEnd finds the end record as miniz does (the last signature with
@@ -306,6 +330,9 @@ func (d *zipDir) readCentral(r io.ReaderAt, size int64) error {
 			CompressedSize:   uint64(le32(h[20:])),
 			UncompressedSize: uint64(le32(h[24:])),
 			central:          off,
+		}
+		if v := h[6]; v > maxExtractVersion {
+			return ambiguous(sanitize(name), off, "directory entry needs zip version %d.%d: Python's zipfile refuses the archive, miniz reads it", v/10, v%10)
 		}
 		lho := uint64(le32(h[42:]))
 		if err := e.applyZip64(extra, &lho, off); err != nil {

@@ -232,7 +232,20 @@ def build(benign, store):
     ents = [z.entry("archive/data.pkl", evil, lflags=0x0848), z.entry("archive/data/0", store),
             z.entry("archive/version", b"3\n")]
     add("local_flags_differ.pt", "local/central flags mismatch", z.finish(ents), "ambiguous", True,
-        "local header of data.pkl has flag bit 6 set: zipfile refuses it, torch loads it", ["flags"])
+        "local header of data.pkl has flag bit 6 (strong encryption) that the directory lacks: "
+        "miniz and zipfile go by the directory, a reader of local headers sees an encrypted entry",
+        ["flags"])
+
+    # 6b. version needed above 6.3 in the directory: Python's zipfile refuses the whole archive
+    # (NotImplementedError), so scanners built on it see nothing; miniz ignores the field.
+    z = Z()
+    ents = [z.entry("archive/data.pkl", evil), z.entry("archive/data/0", store),
+            z.entry("archive/version", b"3\n")]
+    b = bytearray(z.finish(ents))
+    b[b.find(b"PK\x01\x02") + 6] = 64
+    add("version_needed_64.pt", "version needed above 6.3", bytes(b), "ambiguous", True,
+        "data.pkl's directory entry needs zip version 6.4: Python's zipfile refuses the archive, "
+        "torch loads it", ["version"])
 
     # 7. case duplicate: data.pkl (benign) and DATA.PKL (evil); miniz's lookup ignores case.
     for order, fname in ((0, "case_dup_data_pkl.pt"), (1, "case_dup_data_pkl_rev.pt")):
