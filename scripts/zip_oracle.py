@@ -157,7 +157,61 @@ def fields(b):
     return out
 
 
+def entries(b):
+    """(central header offset, local header offset, name length) of each directory entry."""
+    out = []
+    p = 0
+    while True:
+        p = b.find(b"PK\x01\x02", p)
+        if p < 0 or p + 46 > len(b):
+            return out
+        nl = struct.unpack_from("<H", b, p + 28)[0]
+        lho = struct.unpack_from("<I", b, p + 42)[0]
+        if lho + 30 <= len(b) and b[lho:lho + 4] == b"PK\x03\x04":
+            out.append((p, lho, nl))
+        p += 4
+
+
+def consistent(b, rng):
+    """An edit that keeps the archive well formed but changes what torch sees: one name byte
+    changed the same way in the directory and the local header, an archive comment, or the
+    zip64 records dropped."""
+    op = rng.random()
+    if op < 0.6:
+        ents = entries(b)
+        if not ents:
+            return b, "no entry"
+        c, l, nl = rng.choice(ents)
+        if nl == 0:
+            return b, "empty name"
+        i = rng.randrange(nl)
+        old = b[c + 46 + i]
+        if 0x41 <= old <= 0x5a or 0x61 <= old <= 0x7a:
+            new = old ^ 0x20 if rng.random() < 0.7 else rng.choice(b"abcdefghijklmnopqrstuvwxyz.")
+        else:
+            new = rng.choice(b"abcxyz/._-0")
+        b = bytearray(b)
+        b[c + 46 + i] = new
+        if b[l + 26:l + 28] == b[c + 28:c + 30]:
+            b[l + 30 + i] = new
+        return bytes(b), "rename@%d byte %d %02x->%02x in both headers" % (c, i, old, new)
+    e = b.rfind(b"PK\x05\x06")
+    if e < 0:
+        return b, "no end record"
+    if op < 0.8:
+        comment = bytes(rng.choice(b"abc xyz") for _ in range(rng.randrange(1, 40)))
+        b = bytearray(b[:e + 22]) + comment
+        b[e + 20:e + 22] = struct.pack("<H", len(comment))
+        return bytes(b), "comment of %d bytes" % len(comment)
+    z = e - 20 - 56
+    if z >= 0 and b[e - 20:e - 16] == b"PK\x06\x07" and b[z:z + 4] == b"PK\x06\x06":
+        return b[:z] + b[e:], "zip64 records dropped"
+    return b, "no zip64 records"
+
+
 def mutate(b, rng):
+    if rng.random() < 0.25:
+        return consistent(b, rng)
     b = bytearray(b)
     fs = fields(bytes(b))
     what = []
