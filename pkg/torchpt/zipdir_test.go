@@ -4,8 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -312,4 +316,82 @@ func FuzzZipDir(f *testing.F) {
 			t.Fatalf("entries cover %d bytes, the directory starts at %d", pos, d.CDOffset)
 		}
 	})
+}
+
+// sparseZip is a file of size bytes: head, zeros, tail.
+type sparseZip struct {
+	head, tail []byte
+	size       int64
+}
+
+func (s *sparseZip) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= s.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && off+int64(n) < s.size {
+		o := off + int64(n)
+		switch ts := s.size - int64(len(s.tail)); {
+		case o < int64(len(s.head)):
+			n += copy(p[n:], s.head[o:])
+		case o >= ts:
+			n += copy(p[n:], s.tail[o-ts:])
+		default:
+			k := min(int64(len(p)-n), ts-o)
+			clear(p[n : n+int(k)])
+			n += int(k)
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestZipDirTorchZip64: the layout torch's writer gives an archive over
+// 4 GiB (testdata/zip64, made by gen_zip64_layout.py: saturated sizes and
+// offsets with zip64 extra fields, 24-byte descriptors) is read as torch
+// reads it.
+func TestZipDirTorchZip64(t *testing.T) {
+	dir := "../../testdata/zip64"
+	head, err1 := os.ReadFile(filepath.Join(dir, "layout.head"))
+	tail, err2 := os.ReadFile(filepath.Join(dir, "layout.tail"))
+	js, err3 := os.ReadFile(filepath.Join(dir, "layout.json"))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	var lay struct {
+		Size          int64    `json:"size"`
+		DataOffset    int64    `json:"data_offset"`
+		DataSize      uint64   `json:"data_size"`
+		TorchRecords  []string `json:"torch_records"`
+		VersionRecord string   `json:"version_record"`
+	}
+	if err := json.Unmarshal(js, &lay); err != nil {
+		t.Fatal(err)
+	}
+	r := &sparseZip{head: head, tail: tail, size: lay.Size}
+	d, err := parseZipDir(r, lay.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Zip64 || len(d.Entries) != len(lay.TorchRecords) {
+		t.Fatalf("zip64 %v, %d entries", d.Zip64, len(d.Entries))
+	}
+	for i, e := range d.Entries {
+		if want := d.Prefix + "/" + lay.TorchRecords[i]; e.Name != want {
+			t.Errorf("entry %d is %q, torch reads %q", i, e.Name, want)
+		}
+	}
+	if e := d.Entries[1]; e.DataOffset != lay.DataOffset || e.UncompressedSize != lay.DataSize {
+		t.Errorf("data/0 at %d, %d bytes; torch wrote it at %d, %d bytes", e.DataOffset, e.UncompressedSize, lay.DataOffset, lay.DataSize)
+	}
+	v, err := d.lookup(d.Prefix+"/version").read(r, 16)
+	if err != nil || string(v) != lay.VersionRecord {
+		t.Errorf("version record %q, %v", v, err)
+	}
+	s := ScanFile(r, lay.Size)
+	if s.Verdict() != VerdictSafe || len(s.Records) != 3 {
+		t.Errorf("scan: %s %v %v", s.Verdict(), s.Findings(), s.Err)
+	}
 }
