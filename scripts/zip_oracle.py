@@ -9,11 +9,12 @@ names, flags, extra lengths, trailing bytes), it compares
 
   * torch's view: torch._C.PyTorchFileReader(path).get_all_records() (the reader inside
     torch.load, miniz) and get_record('data.pkl'), with
+  * Python's zipfile view (namelist() and the bytes of the same data.pkl), when it can read it,
   * embtool's view: the "records" list of `embtool scan --json` and the bytes of the record it
     takes for data.pkl.
 
-A file where torch reads an archive and embtool says `safe` but lists other records, or another
-data.pkl, is a divergence. Files torch cannot open, and files embtool does not call safe, are
+A file where torch (or zipfile) reads an archive and embtool says `safe` but lists other
+records, or another data.pkl, is a divergence. Files torch cannot open, and files embtool does not call safe, are
 fine. Prints files and mutants tried, how each side judged them, every divergence, and exits 1
 when there is one. Needs Debian's python3-torch (1.13); nothing is ever unpickled.
 """
@@ -26,6 +27,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
 import zlib
 
 sys.dont_write_bytecode = True
@@ -69,6 +71,22 @@ def torch_view(path):
         except Exception:
             data = None
         return recs, data
+    except Exception:
+        return None
+
+
+def python_view(path, data_name):
+    """(names, bytes of data_name) as Python's zipfile reads them, or None."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            data = None
+            if data_name is not None:
+                try:
+                    data = z.read(data_name)
+                except Exception:
+                    data = None
+            return names, data
     except Exception:
         return None
 
@@ -287,7 +305,8 @@ def main():
             how[p] = "%s: %s" % (os.path.basename(src), what)
         views.update(embtool_views(args.embtool, mutants))
 
-        counts = {"torch_reads": 0, "safe": 0, "unsafe": 0, "error": 0, "both_read_safe": 0}
+        counts = {"torch_reads": 0, "safe": 0, "unsafe": 0, "error": 0, "both_read_safe": 0,
+                  "python_reads": 0}
         divergences = []
         for p in originals + mutants:
             rep = views.get(p)
@@ -309,11 +328,22 @@ def main():
             elif t_data is not None and data != t_data:
                 divergences.append((p, "torch's data.pkl (%d bytes) is not embtool's (%s)" % (
                     len(t_data), "none" if data is None else "%d bytes" % len(data))))
+            data_name = next((n for n in names or [] if n.lower().endswith("/data.pkl")), None)
+            pv = python_view(p, data_name)
+            if pv is None:
+                continue
+            counts["python_reads"] += 1
+            if pv[0] != names:
+                divergences.append((p, "zipfile records %r, embtool %r" % (pv[0], names)))
+            elif pv[1] is not None and pv[1] != data:
+                divergences.append((p, "zipfile's %s is not embtool's" % data_name))
 
         print("zip oracle: %d files, %d mutants (seed %d); torch reads %d; embtool safe %d, "
-              "unsafe %d, error %d; torch-readable and safe %d; divergences %d" % (
+              "unsafe %d, error %d; torch-readable and safe %d (zipfile-readable too %d); "
+              "divergences %d" % (
                   len(originals), len(mutants), args.seed, counts["torch_reads"], counts["safe"],
-                  counts["unsafe"], counts["error"], counts["both_read_safe"], len(divergences)))
+                  counts["unsafe"], counts["error"], counts["both_read_safe"], counts["python_reads"],
+                  len(divergences)))
         for p, why in divergences:
             print("DIVERGENCE %s (%s): %s" % (os.path.basename(p), how.get(p, "original"), why))
         return 1 if divergences else 0
