@@ -56,6 +56,9 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 		if err := checkEntry(e.Name, f.Prefix); err != nil {
 			return nil, err
 		}
+		if err := e.readable(); err != nil {
+			return nil, err
+		}
 		if isPickleName(e.Name) {
 			pickles = append(pickles, e.Name)
 		}

@@ -227,8 +227,11 @@ func (d *zipDir) readEnd(r io.ReaderAt, size int64) error {
 		}
 		return ambiguous("", end, "end record's %d-byte comment ends at %d, not at the end of the file (%d): readers disagree on where the archive ends", comment, end+endLen+comment, size)
 	}
-	if disk != 0 || cdDisk != 0 || nDisk != nTotal {
-		return zipErr("", end, "end record describes a multi-disk archive (disk %d, directory disk %d, %d of %d entries)", disk, cdDisk, nDisk, nTotal)
+	if nDisk != nTotal {
+		return zipErr("", end, "end record describes a multi-disk archive (%d of %d entries on this disk)", nDisk, nTotal)
+	}
+	if err := checkDisks("end record", end, uint32(disk), uint32(cdDisk)); err != nil {
+		return err
 	}
 	n, cdStart, cdLen := uint64(nTotal), uint64(cdOff), uint64(cdSize)
 	cdEnd := end // where the directory must end
@@ -253,13 +256,16 @@ func (d *zipDir) readEnd(r io.ReaderAt, size int64) error {
 				return err
 			}
 			if le32(z) != sigEnd64 {
-				return zipErr("", want, "zip64 locator at %d but no zip64 end record at %d", locAt, want)
+				return ambiguous("", want, "zip64 locator at %d but no zip64 end record at %d: readers that trust the locator fail, others fall back to the end record", locAt, want)
 			}
 			if rl := le64(z[4:]); rl != end64Len-12 {
 				return ambiguous("", want, "zip64 end record says it is %d bytes long, not %d: Python's zipfile and miniz read its extensible data differently", rl+12, end64Len)
 			}
-			if le32(z[16:]) != 0 || le32(z[20:]) != 0 || le64(z[24:]) != le64(z[32:]) {
-				return zipErr("", want, "zip64 end record describes a multi-disk archive")
+			if le64(z[24:]) != le64(z[32:]) {
+				return zipErr("", want, "zip64 end record describes a multi-disk archive (%d of %d entries on this disk)", le64(z[24:]), le64(z[32:]))
+			}
+			if err := checkDisks("zip64 end record", want, le32(z[16:]), le32(z[20:])); err != nil {
+				return err
 			}
 			z64 := [...]struct {
 				what       string
@@ -298,6 +304,18 @@ func (d *zipDir) readEnd(r io.ReaderAt, size int64) error {
 	d.CDOffset, d.CDSize = int64(cdStart), int64(cdLen)
 	d.Entries = make([]*zipEntry, 0, n)
 	return nil
+}
+
+// checkDisks: disk numbers 0 and 0 are a one-disk archive; miniz also
+// reads 1 and 1 as one, other readers refuse them.
+func checkDisks(what string, off int64, disk, cdDisk uint32) error {
+	switch {
+	case disk == 0 && cdDisk == 0:
+		return nil
+	case disk == 1 && cdDisk == 1:
+		return ambiguous("", off, "%s says disk 1 of 1: miniz reads it, other readers refuse it", what)
+	}
+	return zipErr("", off, "%s describes a multi-disk archive (disk %d, directory on disk %d)", what, disk, cdDisk)
 }
 
 // readCentral reads cap(d.Entries) central headers, which must fill the
@@ -384,32 +402,50 @@ func (e *zipEntry) applyZip64(extra []byte, lho *uint64, off int64) error {
 	return nil
 }
 
-// checkCentral refuses what no loader reads: encryption, methods torch
-// never writes, inconsistent or impossible sizes, other disks.
+// checkCentral refuses entries miniz refuses when it opens the archive
+// (masked local headers, stored sizes that differ, data past the end) and
+// treats a start disk miniz accepts (1) but others do not as ambiguous.
+// What only stops reading one entry is left to readable.
 func (e *zipEntry) checkCentral(h []byte, off, size int64) error {
-	if e.Flags&(flagEncrypted|flagStrongEnc|flagMasked) != 0 {
+	if e.Flags&flagMasked != 0 {
+		return unsupportedf("%s: zip entry with masked local header (flags 0x%04x)", e.Name, e.Flags)
+	}
+	switch disk := le16(h[34:]); disk {
+	case 0:
+	case 1:
+		return ambiguous(sanitize(e.Name), off, "entry starts on disk 1: miniz reads it as this disk, other readers refuse it")
+	default:
+		return zipErr(e.Name, off, "entry on disk %d of a multi-disk archive", disk)
+	}
+	if e.Method == methodStore && e.CompressedSize != e.UncompressedSize {
+		return zipErr(e.Name, off, "stored entry has compressed size %d but size %d", e.CompressedSize, e.UncompressedSize)
+	}
+	if e.CompressedSize > uint64(size) {
+		return zipErr(e.Name, off, "entry data of %d bytes is larger than the file", e.CompressedSize)
+	}
+	return nil
+}
+
+// readable refuses an entry embtool will not read: encrypted or patched
+// data (torch cannot read it either), methods other than store and
+// deflate, and deflated data that would expand more than
+// maxDeflateRatio. The rest of the archive can still be read: torch
+// itself only fails on such an entry when it reads it.
+func (e *zipEntry) readable() error {
+	if e.Flags&(flagEncrypted|flagStrongEnc) != 0 {
 		return unsupportedf("%s: encrypted zip entry (flags 0x%04x)", e.Name, e.Flags)
 	}
 	if e.Flags&flagPatched != 0 {
 		return unsupportedf("%s: zip entry of compressed patched data (flags 0x%04x)", e.Name, e.Flags)
 	}
-	if disk := le16(h[34:]); disk != 0 {
-		return zipErr(e.Name, off, "entry on disk %d of a multi-disk archive", disk)
-	}
 	switch e.Method {
-	case 0:
-		if e.CompressedSize != e.UncompressedSize {
-			return zipErr(e.Name, off, "stored entry has compressed size %d but size %d", e.CompressedSize, e.UncompressedSize)
-		}
-	case 8:
+	case methodStore:
+	case methodDeflate:
 		if e.UncompressedSize > maxDeflateRatio*e.CompressedSize+(1<<20) {
-			return zipErr(e.Name, off, "deflated entry expands %d bytes to %d", e.CompressedSize, e.UncompressedSize)
+			return zipErr(e.Name, e.central, "deflated entry expands %d bytes to %d", e.CompressedSize, e.UncompressedSize)
 		}
 	default:
 		return unsupportedf("%s: zip compression method %d", e.Name, e.Method)
-	}
-	if e.CompressedSize > uint64(size) {
-		return zipErr(e.Name, off, "entry data of %d bytes is larger than the file", e.CompressedSize)
 	}
 	return nil
 }
@@ -618,6 +654,9 @@ const (
 // read returns the entry's whole data, inflated, after checking its
 // CRC-32; an entry larger than limit is refused before anything is read.
 func (e *zipEntry) read(r io.ReaderAt, limit int64) ([]byte, error) {
+	if err := e.readable(); err != nil {
+		return nil, err
+	}
 	if e.UncompressedSize > uint64(limit) {
 		return nil, &FormatError{Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize, limit)}
 	}

@@ -225,7 +225,7 @@ func TestZipDirRefuses(t *testing.T) {
 			b := zbTorch(16).finish()
 			copy(b[len(b)-22-20-56:], "XXXX")
 			return b
-		}, false, "no zip64 end record"},
+		}, true, "no zip64 end record"},
 		{"zip64 count disagrees", func() []byte {
 			b := zbTorch(16).finish()
 			binary.LittleEndian.PutUint16(b[len(b)-22+8:], 2)
@@ -252,8 +252,13 @@ func TestZipDirRefuses(t *testing.T) {
 		}, true, "local header says"},
 		{"directory points at no local header", torch(func(z *zb) { z.ents[2].lh += 1 }), true, ""},
 		{"duplicate name", torch(func(z *zb) { z.add("archive/version", []byte("3\n"), 16) }), true, "duplicate"},
-		{"method 12", torch(func(z *zb) { z.ents[0].method = 12 }), false, "method 12"},
-		{"encrypted", torch(func(z *zb) { z.ents[0].flags |= 1 }), false, "encrypted"},
+		{"masked local headers", torch(func(z *zb) { z.ents[0].flags |= 0x2000 }), false, "masked"},
+		{"disk 1 of 1", func() []byte {
+			b := zbTorch(16).finish()
+			binary.LittleEndian.PutUint16(b[len(b)-22+4:], 1)
+			binary.LittleEndian.PutUint16(b[len(b)-22+6:], 1)
+			return b
+		}, true, "disk 1 of 1"},
 		{"too small", func() []byte { return []byte("PK\x03\x04") }, false, "too small"},
 		{"no end record", func() []byte { return append([]byte("PK\x03\x04"), make([]byte, 100)...) }, false, "no end of central directory"},
 	}
@@ -272,6 +277,36 @@ func TestZipDirRefuses(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%s: %q does not say %q", c.name, err, c.says)
+		}
+	}
+}
+
+// TestZipUnreadableEntry: an entry embtool does not read (method 12,
+// encrypted) fails alone; the pickles beside it are still scanned, so a
+// payload in data.pkl is reported as unsafe, not hidden behind an error.
+func TestZipUnreadableEntry(t *testing.T) {
+	for name, bend := range map[string]func(z *zb, e *zbEnt){
+		"method 12": func(z *zb, e *zbEnt) { e.method = 12; z.b[e.off+8] = 12 },
+		"encrypted": func(z *zb, e *zbEnt) { e.flags |= 1; z.b[e.off+6] |= 1 },
+	} {
+		z := &zb{}
+		z.add("archive/data.pkl", []byte("\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03."), 16)
+		bend(z, z.add("archive/other", []byte("x"), 16))
+		z.add("archive/version", []byte("3\n"), 16)
+		b := z.finish()
+		d, err := parseBytes(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := d.lookup("archive/other").readable(); err == nil || !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: readable: %v", name, err)
+		}
+		s := ScanFile(bytes.NewReader(b), int64(len(b)))
+		if s.Verdict() != VerdictUnsafe || s.Err == nil {
+			t.Errorf("%s: scan %s (err %v), want unsafe with the entry's error kept", name, s.Verdict(), s.Err)
+		}
+		if _, err := tpOpen(b); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: Open: %v", name, err)
 		}
 	}
 }

@@ -58,7 +58,11 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 		if err := checkEntry(e.Name, d.Prefix); err != nil && s.Err == nil {
 			s.Err = err
 		}
-		if !isPickleName(e.Name) || inflateErr != nil {
+		readErr := e.readable()
+		if readErr != nil && s.Err == nil {
+			s.Err = readErr
+		}
+		if !isPickleName(e.Name) || inflateErr != nil || readErr != nil {
 			// Not read when deflated entries claim too much: a deflate
 			// bomb would cost far more than the file (reported above).
 			continue
