@@ -25,6 +25,8 @@ type scanReport struct {
 	Globals  []torchpt.Global `json:"globals"`
 	Findings []string         `json:"findings,omitempty"`
 	Error    string           `json:"error,omitempty"`
+	// Records is a torch zip's directory as embtool reads it.
+	Records []torchpt.ZipRecord `json:"records,omitempty"`
 }
 
 func runScan(args []string, stdout, stderr io.Writer) int {
@@ -83,6 +85,7 @@ func scanPath(in input) scanReport {
 	}
 	s := torchpt.ScanFile(f, st.Size())
 	r.Verdict, r.Format = s.Verdict(), s.Format
+	r.Records = s.Records
 	if r.Format == "" && s.Err == nil {
 		// No pickle: check that the file is what it claims to be.
 		r.Format = "no pickle"

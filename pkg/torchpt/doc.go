@@ -21,4 +21,20 @@
 // allocates more than the file provides. Zip entries must be stored or
 // deflated with a bounded ratio, inside the archive's single top folder,
 // with clean names and without duplicates; CRC-32 is verified.
+//
+// The zip directory is read by one walker (parseZipDir) for both Open and
+// ScanFile, and a zip is accepted only when every loader reads the same
+// archive: miniz inside torch.load, Python's zipfile and archive/zip. One
+// end record whose comment ends at EOF; a zip64 record only right before
+// its locator and the end record, agreeing with every unsaturated field;
+// a central directory that ends exactly there and whose entry count and
+// size agree; local headers that match their directory entries (name,
+// flags, method, CRC and sizes, or zeros with bit 3 and a matching data
+// descriptor); entries that tile the file from offset 0 to the directory
+// without gap or overlap; names without NUL, control bytes or invalid
+// UTF-8 that stay distinct under miniz's case-insensitive lookup. Anything
+// else is an *AmbiguousZipError, reported as an unsafe "ambiguous: …"
+// finding and refused even with Options.AllowUnsafe. A TorchScript archive
+// (constants.pkl or code/) is unsafe too: torch.load hands it to
+// torch.jit.load, which runs its code.
 package torchpt

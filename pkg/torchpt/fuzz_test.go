@@ -98,7 +98,7 @@ func tpFuzzOpen(t *testing.T, b []byte) {
 func FuzzOpenZip(f *testing.F) {
 	tpFuzzSeedFiles(f, func(name string, b []byte) bool {
 		return !strings.HasSuffix(name, ".jsonl") && !strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".md")
-	}, tpCorpus, tpFixtures, tpMalicious, tpCorrupt)
+	}, tpCorpus, tpFixtures, tpMalicious, tpCorrupt, tpZipAttacks)
 	ten := tpF32(tpRange(10)...)
 	f.Add(tpArchive(f, tpDictPickle(
 		"a", func(p *tpP) { p.tensor("FloatStorage", "0", 10, 1, []int64{2, 2}, []int64{1, 3}) },

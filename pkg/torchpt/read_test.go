@@ -840,7 +840,7 @@ func TestReadBuilt(t *testing.T) {
 			tpEntry{name: "archive/data/0", data: ten},
 			tpEntry{name: "archive/data/0", data: tpF32(tpRange(10)...)},
 		),
-		errIs: ErrFormat, errHas: []string{"archive/data/0", "duplicate"},
+		errIs: ErrUnsafe, errHas: []string{"archive/data/0", "duplicate"},
 	})
 	add(readCase{
 		name: "duplicate data.pkl",
@@ -849,7 +849,7 @@ func TestReadBuilt(t *testing.T) {
 			tpEntry{name: "archive/data/0", data: ten},
 			tpEntry{name: "archive/data.pkl", data: tpDictPickle()},
 		),
-		errIs: ErrFormat, errHas: []string{"archive/data.pkl", "duplicate"},
+		errIs: ErrUnsafe, errHas: []string{"archive/data.pkl", "duplicate"},
 	})
 	add(readCase{
 		name: "missing data.pkl",

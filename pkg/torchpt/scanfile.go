@@ -1,13 +1,10 @@
 package torchpt
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Verdicts of a file scan.
@@ -25,6 +22,9 @@ type FileScan struct {
 	Pickles []*ScanResult
 	// Err is the first structural defect met, if any.
 	Err error
+	// Records is a torch zip's directory as embtool reads it (nil when the
+	// archive could not be read or is ambiguous).
+	Records []ZipRecord
 }
 
 // Verdict is unsafe when any pickle names something outside the
@@ -80,65 +80,6 @@ func ScanFile(r io.ReaderAt, size int64) *FileScan {
 		}
 	}
 	return s
-}
-
-func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
-	zr, err := zip.NewReader(r, size)
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		s.Err = &FormatError{Offset: -1, Msg: "bad zip archive: " + err.Error()}
-		return
-	}
-	if len(zr.File) > maxEntries {
-		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
-		return
-	}
-	seen := map[string]bool{}
-	prefix := ""
-	if len(zr.File) > 0 {
-		prefix, _, _ = strings.Cut(zr.File[0].Name, "/")
-	}
-	z := &zipReader{byName: map[string]*zip.File{}, size: size}
-	dataPkl := 0
-	inflateErr := checkInflated(zr.File, size)
-	if inflateErr != nil {
-		s.Err = inflateErr
-	}
-	for _, e := range zr.File {
-		if seen[e.Name] && s.Err == nil {
-			s.Err = &FormatError{Record: e.Name, Offset: -1, Msg: "duplicate zip entry"}
-		}
-		seen[e.Name] = true
-		if err := checkEntry(e, prefix, size); err != nil && s.Err == nil {
-			s.Err = err
-		}
-		if strings.HasSuffix(e.Name, "/data.pkl") || e.Name == "data.pkl" {
-			dataPkl++
-		}
-		if !strings.HasSuffix(e.Name, ".pkl") {
-			continue
-		}
-		if inflateErr != nil || checkEntryData(e, size) != nil {
-			// Not read: a lying size or a deflate bomb would cost far
-			// more than the file (the error is reported above).
-			continue
-		}
-		z.byName[e.Name] = e
-		data, err := z.read(e.Name, MaxPickleSize)
-		if err != nil {
-			if s.Err == nil {
-				s.Err = err
-			}
-			continue
-		}
-		res, err := Scan(data, e.Name)
-		s.Pickles = append(s.Pickles, res)
-		if err != nil && s.Err == nil {
-			s.Err = err
-		}
-	}
-	if dataPkl != 1 && s.Err == nil {
-		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has %d data.pkl records, torch needs exactly one", dataPkl)}
-	}
 }
 
 // scanPickles scans up to five consecutive pickles: a legacy torch file

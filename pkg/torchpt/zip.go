@@ -1,7 +1,6 @@
 package torchpt
 
 import (
-	"archive/zip"
 	"errors"
 	"fmt"
 	"io"
@@ -22,53 +21,56 @@ type zipReader struct {
 	r       io.ReaderAt
 	f       *File
 	size    int64
-	byName  map[string]*zip.File
+	dir     *zipDir
 	storage map[string]*Storage
 	swap    bool // byteorder record says big
 }
 
+// zipOpenError turns an ambiguous archive into the unsafe error the
+// reader refuses it with.
+func zipOpenError(err error) error {
+	var amb *AmbiguousZipError
+	if errors.As(err, &amb) {
+		return &UnsafeError{Findings: []Finding{amb.Finding()}}
+	}
+	return err
+}
+
 func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
-	zr, err := zip.NewReader(r, size)
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, &FormatError{Offset: -1, Msg: "bad zip archive: " + err.Error()}
+	d, err := parseZipDir(r, size)
+	if err != nil {
+		return nil, zipOpenError(err)
 	}
-	if len(zr.File) == 0 {
-		return nil, &FormatError{Offset: -1, Msg: "zip archive has no entries"}
-	}
-	if len(zr.File) > maxEntries {
-		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has %d entries, more than %d", len(zr.File), maxEntries)}
+	if fd := torchScriptFinding(d); fd != nil {
+		return nil, &UnsafeError{Findings: []Finding{*fd}}
 	}
 	f := &File{Format: FormatZip}
-	z := &zipReader{r: r, f: f, size: size, byName: map[string]*zip.File{}, storage: map[string]*Storage{}}
-
-	first := zr.File[0].Name
-	slash := strings.IndexByte(first, '/')
-	if slash <= 0 {
-		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", first)}
+	z := &zipReader{r: r, f: f, size: size, dir: d, storage: map[string]*Storage{}}
+	if d.Prefix == "" {
+		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", d.Entries[0].Name)}
 	}
-	f.Prefix = first[:slash]
+	f.Prefix = d.Prefix
 	var pickles []string
-	for _, e := range zr.File {
-		name := e.Name
-		f.Records = append(f.Records, name)
-		if err := checkEntry(e, f.Prefix, size); err != nil {
+	for _, e := range d.Entries {
+		f.Records = append(f.Records, e.Name)
+		if err := checkEntry(e.Name, f.Prefix); err != nil {
 			return nil, err
 		}
-		if _, dup := z.byName[name]; dup {
-			return nil, &FormatError{Record: name, Offset: -1, Msg: "duplicate zip entry"}
+		if err := e.readable(); err != nil {
+			return nil, err
 		}
-		z.byName[name] = e
-		if strings.HasSuffix(name, ".pkl") {
-			pickles = append(pickles, name)
+		if isPickleName(e.Name) {
+			pickles = append(pickles, e.Name)
 		}
 	}
-	if err := checkInflated(zr.File, size); err != nil {
+	if err := checkInflated(d.Entries, size); err != nil {
 		return nil, err
 	}
-	main := f.Prefix + "/data.pkl"
-	if _, ok := z.byName[main]; !ok {
-		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has no %s", main)}
+	mainEntry := d.lookup(f.Prefix + "/data.pkl")
+	if mainEntry == nil {
+		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has no %s/data.pkl", f.Prefix)}
 	}
+	main := mainEntry.Name
 	z.noteRecords()
 	if err := z.readByteOrder(); err != nil {
 		return nil, err
@@ -105,41 +107,35 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	return f, nil
 }
 
-// checkEntry rejects names that escape the archive folder, compression
-// methods torch never uses, and sizes that do not fit the file.
-func checkEntry(e *zip.File, prefix string, size int64) error {
-	name := e.Name
+// isPickleName: a record torch or a tool could unpickle, by its
+// case-folded name (torch's lookups ignore case).
+func isPickleName(name string) bool {
+	return strings.HasSuffix(foldName(name), ".pkl")
+}
+
+// torchScriptFinding reports a TorchScript archive: torch.load hands a zip
+// with a constants.pkl record to torch.jit.load, and TorchScript code
+// (the code/ records) runs when loaded.
+func torchScriptFinding(d *zipDir) *Finding {
+	for _, e := range d.Entries {
+		rel := foldName(e.Name)
+		if d.Prefix != "" {
+			rel = strings.TrimPrefix(rel, foldName(d.Prefix)+"/")
+		}
+		if rel == "constants.pkl" || strings.HasPrefix(rel, "code/") || strings.HasSuffix(rel, "/constants.pkl") {
+			return &Finding{Record: e.Name, Offset: e.HeaderOffset, Op: "zip", Why: "TorchScript runs code when loaded (torch.load hands an archive with constants.pkl to torch.jit.load)"}
+		}
+	}
+	return nil
+}
+
+// checkEntry rejects names that escape the archive folder.
+func checkEntry(name, prefix string) error {
 	if !strings.HasPrefix(name, prefix+"/") {
 		return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("zip entry is outside the archive folder %q", prefix)}
 	}
 	if strings.Contains(name, "\\") || strings.HasPrefix(name, "/") || path.Clean(name) != name || hasDotDot(name) {
 		return &FormatError{Record: name, Offset: -1, Msg: "zip entry name is not a clean relative path"}
-	}
-	return checkEntryData(e, size)
-}
-
-// checkEntryData is the part of checkEntry that makes an entry safe to
-// read: a method torch or a re-packing tool uses, sizes that fit the file.
-func checkEntryData(e *zip.File, size int64) error {
-	name := e.Name
-	switch e.Method {
-	case zip.Store:
-		if e.CompressedSize64 != e.UncompressedSize64 {
-			return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("stored entry has compressed size %d but size %d", e.CompressedSize64, e.UncompressedSize64)}
-		}
-	case zip.Deflate:
-		if e.UncompressedSize64 > maxDeflateRatio*e.CompressedSize64+(1<<20) {
-			return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("deflated entry expands %d bytes to %d", e.CompressedSize64, e.UncompressedSize64)}
-		}
-	default:
-		return unsupportedf("%s: zip compression method %d", name, e.Method)
-	}
-	off, err := e.DataOffset()
-	if err != nil {
-		return &FormatError{Record: name, Offset: -1, Msg: "bad local header: " + err.Error()}
-	}
-	if off < 0 || e.CompressedSize64 > uint64(size) || off > size-int64(e.CompressedSize64) {
-		return &FormatError{Record: name, Offset: off, Msg: fmt.Sprintf("entry data of %d bytes runs past the end of the file", e.CompressedSize64)}
 	}
 	return nil
 }
@@ -147,14 +143,14 @@ func checkEntryData(e *zip.File, size int64) error {
 // checkInflated bounds what all deflated entries together expand to: each
 // may expand maxDeflateRatio times plus 1 MiB, but a thousand small ones
 // would otherwise make a file of a megabyte hold a gigabyte.
-func checkInflated(files []*zip.File, size int64) error {
+func checkInflated(entries []*zipEntry, size int64) error {
 	limit := maxDeflateRatio*uint64(size) + 1<<20
 	var total uint64
-	for _, e := range files {
-		if e.Method != zip.Deflate {
+	for _, e := range entries {
+		if e.Method != methodDeflate {
 			continue
 		}
-		if total += min(e.UncompressedSize64, 1<<62); total > limit {
+		if total += min(e.UncompressedSize, 1<<62); total > limit {
 			return &FormatError{Offset: -1, Msg: fmt.Sprintf("deflated zip entries expand to more than %d bytes, too much for a file of %d bytes", limit, size)}
 		}
 	}
@@ -201,7 +197,7 @@ func isDigits(s string) bool {
 
 func (z *zipReader) readByteOrder() error {
 	name := z.f.Prefix + "/byteorder"
-	if _, ok := z.byName[name]; !ok {
+	if z.dir.lookup(name) == nil {
 		return nil // absent: little-endian (pytorch/pytorch#108523)
 	}
 	b, err := z.read(name, 16)
@@ -221,28 +217,11 @@ func (z *zipReader) readByteOrder() error {
 // read returns a whole record, verifying its CRC-32, refusing records
 // larger than limit.
 func (z *zipReader) read(name string, limit int64) ([]byte, error) {
-	e := z.byName[name]
-	if e.UncompressedSize64 > uint64(limit) {
-		return nil, &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize64, limit)}
+	e := z.dir.lookup(name)
+	if e == nil {
+		return nil, &FormatError{Record: name, Offset: -1, Msg: "no such record"}
 	}
-	rc, err := e.Open()
-	if err != nil {
-		return nil, &FormatError{Record: name, Offset: -1, Msg: err.Error()}
-	}
-	defer rc.Close()
-	buf := make([]byte, e.UncompressedSize64)
-	if _, err := io.ReadFull(rc, buf); err != nil {
-		return nil, &FormatError{Record: name, Offset: -1, Msg: "reading record: " + err.Error()}
-	}
-	// Reading to EOF makes archive/zip verify the CRC-32.
-	var one [1]byte
-	if n, err := rc.Read(one[:]); n != 0 || err != io.EOF {
-		if err == nil || err == io.EOF {
-			err = errors.New("record is longer than its directory entry says")
-		}
-		return nil, &FormatError{Record: name, Offset: -1, Msg: err.Error()}
-	}
-	return buf, nil
+	return e.read(z.r, limit)
 }
 
 func (z *zipReader) resolve(pid Tuple) (any, error) {
@@ -257,16 +236,16 @@ func (z *zipReader) resolve(pid Tuple) (any, error) {
 		return s, nil
 	}
 	name := z.f.Prefix + "/data/" + key
-	e, ok := z.byName[name]
-	if !ok {
+	e := z.dir.lookup(name)
+	if e == nil {
 		return nil, fmt.Errorf("storage record %s is missing", name)
 	}
-	if want := uint64(numel) * uint64(dt.Size()); e.UncompressedSize64 != want {
-		return nil, fmt.Errorf("storage record %s holds %d bytes, but %d elements of %s need %d", name, e.UncompressedSize64, numel, dt, want)
+	if want := uint64(numel) * uint64(dt.Size()); e.UncompressedSize != want {
+		return nil, fmt.Errorf("storage record %s holds %d bytes, but %d elements of %s need %d", name, e.UncompressedSize, numel, dt, want)
 	}
 	s := &Storage{Key: key, DType: dt, NumElem: numel, Location: loc}
-	if off, err := e.DataOffset(); err == nil && e.Method == zip.Store && !z.swap {
-		s.at, s.base, s.crc, s.hasCRC = z.r, off, e.CRC32, true
+	if e.Method == methodStore && !z.swap {
+		s.at, s.base, s.crc, s.hasCRC = z.r, e.DataOffset, e.CRC32, true
 	}
 	s.load = func() ([]byte, error) {
 		d, err := z.read(name, z.size*(maxDeflateRatio+1)+(1<<20))

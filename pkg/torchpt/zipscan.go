@@ -1,0 +1,86 @@
+package torchpt
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ZipRecord is one entry of a torch zip as embtool reads it: what scan
+// --json reports so that other readers' views can be compared with it.
+type ZipRecord struct {
+	Name           string `json:"name"`
+	HeaderOffset   int64  `json:"header_offset"`
+	DataOffset     int64  `json:"data_offset"`
+	Method         uint16 `json:"method"`
+	Size           uint64 `json:"size"`
+	CompressedSize uint64 `json:"compressed_size"`
+	CRC32          uint32 `json:"crc32"`
+}
+
+// zipFindingRecord names the pseudo-pickle that carries the findings about
+// a zip archive's structure rather than about one of its pickles.
+const zipFindingRecord = "(zip structure)"
+
+func (s *FileScan) zipFinding(fd Finding) {
+	s.Pickles = append(s.Pickles, &ScanResult{Record: zipFindingRecord, Findings: []Finding{fd}})
+}
+
+// scanZip reads the archive with the same directory walker as the reader
+// (parseZipDir), reports an ambiguous archive or a TorchScript one as
+// unsafe, and scans every pickle record.
+func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
+	d, err := parseZipDir(r, size)
+	if err != nil {
+		var amb *AmbiguousZipError
+		if errors.As(err, &amb) {
+			s.zipFinding(amb.Finding())
+			return
+		}
+		s.Err = err
+		return
+	}
+	for _, e := range d.Entries {
+		s.Records = append(s.Records, ZipRecord{Name: e.Name, HeaderOffset: e.HeaderOffset, DataOffset: e.DataOffset,
+			Method: e.Method, Size: e.UncompressedSize, CompressedSize: e.CompressedSize, CRC32: e.CRC32})
+	}
+	if fd := torchScriptFinding(d); fd != nil {
+		s.zipFinding(*fd)
+	}
+	if d.Prefix == "" && s.Err == nil {
+		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", d.Entries[0].Name)}
+	}
+	inflateErr := checkInflated(d.Entries, size)
+	if inflateErr != nil && s.Err == nil {
+		s.Err = inflateErr
+	}
+	for _, e := range d.Entries {
+		if err := checkEntry(e.Name, d.Prefix); err != nil && s.Err == nil {
+			s.Err = err
+		}
+		readErr := e.readable()
+		if readErr != nil && s.Err == nil {
+			s.Err = readErr
+		}
+		if !isPickleName(e.Name) || inflateErr != nil || readErr != nil {
+			// Not read when deflated entries claim too much: a deflate
+			// bomb would cost far more than the file (reported above).
+			continue
+		}
+		data, err := e.read(r, MaxPickleSize)
+		if err != nil {
+			if s.Err == nil {
+				s.Err = err
+			}
+			continue
+		}
+		res, err := Scan(data, e.Name)
+		s.Pickles = append(s.Pickles, res)
+		if err != nil && s.Err == nil {
+			s.Err = err
+		}
+	}
+	if d.Prefix != "" && d.lookup(d.Prefix+"/data.pkl") == nil && s.Err == nil {
+		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has no %s/data.pkl record, torch needs one", d.Prefix)}
+	}
+}
