@@ -47,9 +47,10 @@ func (e *syntaxError) Error() string { return e.msg }
 
 // parser is a strict JSON parser for the one document shape a safetensors
 // header has. It accepts exactly RFC 8259 JSON as serde_json does (leading
-// and trailing whitespace, no comments, no trailing commas, no lone
-// surrogates, numbers finite as float64), rejects every duplicate object
-// key, and never recurses deeper than maxDepth.
+// and trailing whitespace of the four JSON kinds only, no comments, no
+// trailing commas, no lone surrogates, numbers finite as float64), rejects
+// every duplicate object key and every number whose overflow depends on
+// rounding, and never recurses deeper than maxDepth.
 type parser struct {
 	b     []byte
 	i     int
