@@ -110,7 +110,7 @@ func scanPath(in input) scanReport {
 		r.Verdict, r.Error = torchpt.VerdictError, err.Error()
 		return r
 	}
-	s := torchpt.ScanFile(f, st.Size())
+	s := scanAny(f, st.Size())
 	r.Verdict, r.Format = s.Verdict(), s.Format
 	if r.Format == "" && s.Err == nil {
 		// No pickle: check that the file is what it claims to be.
@@ -151,4 +151,16 @@ func checkDataFile(f *os.File, size int64) error {
 		return nil // a JPEG picture: no code, no embedding
 	}
 	return fmt.Errorf("not a torch, safetensors or PNG file")
+}
+
+// scanAny scans a NumPy .npy file as numpy.load reads it (its 0x93 magic
+// is also a pickle opcode, so it must be told apart first) and anything
+// else with torchpt.ScanFile.
+func scanAny(f *os.File, size int64) *torchpt.FileScan {
+	head := make([]byte, 8)
+	n, _ := f.ReadAt(head, 0)
+	if torchpt.IsNPY(head[:n]) {
+		return torchpt.ScanNPY(f, size)
+	}
+	return torchpt.ScanFile(f, size)
 }
