@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
+	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/spf13/pflag"
 )
 
@@ -64,6 +66,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "embtool: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
+	var mu sync.Mutex
+	embedding.OnOrphanRemoved = func(path string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stderr, "embtool: removed orphaned temp file %s left by an interrupted embtool\n", path)
+	}
+	defer func() { embedding.OnOrphanRemoved = nil }()
 	return cmd(args[1:], stdout, stderr)
 }
 

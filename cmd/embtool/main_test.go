@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/embtool/embtool/internal/testcorpus"
@@ -32,6 +35,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"status": cmdStatus,
 			// genclip sd1|sdxl|ckpt FILE: a checkpoint-shaped file with the
 			// real-shaped token matrices of internal/testvocab.
 			"genclip": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -65,4 +69,28 @@ func TestScripts(t *testing.T) {
 			return true, nil
 		},
 	})
+}
+
+// cmdStatus is the script command "status N PROG ARGS...": it runs PROG
+// like exec and fails unless PROG exits with status N. Its output is
+// then matched by stdout and stderr as exec's is.
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: status N program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("status: %v", err)
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("status: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
 }

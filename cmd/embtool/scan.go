@@ -17,6 +17,36 @@ import (
 
 const scanSynopsis = "embtool scan [--json] PATH..."
 
+// scanStatusHelp is printed after scan's flags by --help.
+const scanStatusHelp = `
+Exit status (as clamscan and picklescan):
+  0  every file is safe
+  1  some file is unsafe (whatever else failed)
+  2  nothing is unsafe, but some file could not be scanned (error),
+     or wrong usage
+`
+
+// Exit statuses of scan; see scanStatusHelp.
+const (
+	scanSafe    = 0
+	scanUnsafe  = 1
+	scanErrored = 2
+)
+
+// scanStatus is the exit status for a set of verdicts: unsafe wins over
+// error, which wins over safe.
+func scanStatus(verdicts map[string]int) int {
+	if verdicts[torchpt.VerdictUnsafe] > 0 {
+		return scanUnsafe
+	}
+	for v, n := range verdicts {
+		if v != torchpt.VerdictSafe && n > 0 {
+			return scanErrored
+		}
+	}
+	return scanSafe
+}
+
 // scanReport is one line of scan --json.
 type scanReport struct {
 	Path     string           `json:"path"`
@@ -33,21 +63,20 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON object per file (JSON Lines)")
 	if done, st := parseFlags(fs, scanSynopsis, args, stdout, stderr); done {
+		if st == exitOK {
+			fmt.Fprint(stdout, scanStatusHelp)
+		}
 		return st
 	}
 	if fs.NArg() == 0 {
 		return usageError(stderr, scanSynopsis, "scan needs at least one file or folder")
 	}
-	status := exitOK
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	reports := forEach(expandPaths(fs.Args(), pickleExts), stderr, scanPath)
 	verdicts := map[string]int{}
 	for _, r := range reports {
 		verdicts[r.Verdict]++
-		if r.Verdict != torchpt.VerdictSafe {
-			status = exitFailed
-		}
 		if *asJSON {
 			enc.Encode(r)
 			continue
@@ -63,7 +92,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if len(reports) > 1 {
 		fmt.Fprintf(stderr, "embtool: %d files: %s\n", len(reports), counts(verdicts))
 	}
-	return status
+	return scanStatus(verdicts)
 }
 
 func scanPath(in input) scanReport {
@@ -83,7 +112,7 @@ func scanPath(in input) scanReport {
 		r.Verdict, r.Error = torchpt.VerdictError, err.Error()
 		return r
 	}
-	s := torchpt.ScanFile(f, st.Size())
+	s := scanAny(f, st.Size())
 	r.Verdict, r.Format = s.Verdict(), s.Format
 	r.Records = s.Records
 	if r.Format == "" && s.Err == nil {
@@ -125,4 +154,16 @@ func checkDataFile(f *os.File, size int64) error {
 		return nil // a JPEG picture: no code, no embedding
 	}
 	return fmt.Errorf("not a torch, safetensors or PNG file")
+}
+
+// scanAny scans a NumPy .npy file as numpy.load reads it (its 0x93 magic
+// is also a pickle opcode, so it must be told apart first) and anything
+// else with torchpt.ScanFile.
+func scanAny(f *os.File, size int64) *torchpt.FileScan {
+	head := make([]byte, 8)
+	n, _ := f.ReadAt(head, 0)
+	if torchpt.IsNPY(head[:n]) {
+		return torchpt.ScanNPY(f, size)
+	}
+	return torchpt.ScanFile(f, size)
 }

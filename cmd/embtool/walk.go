@@ -14,9 +14,10 @@ import (
 var embeddingExts = map[string]bool{".pt": true, ".bin": true, ".safetensors": true, ".png": true}
 
 // pickleExts are what scan also walks into: every file that may hold a
-// pickle (checkpoints, bare pickles) besides the embedding extensions.
+// pickle (checkpoints, bare pickles, NumPy arrays) besides the embedding
+// extensions.
 var pickleExts = map[string]bool{".pt": true, ".bin": true, ".safetensors": true, ".png": true,
-	".ckpt": true, ".pth": true, ".pkl": true, ".pickle": true}
+	".ckpt": true, ".pth": true, ".pkl": true, ".pickle": true, ".npy": true}
 
 // isEmbeddingName reports whether a folder walk should read this file:
 // one of exts, not a *.preview.png (A1111 skips those), not a temporary

@@ -1,5 +1,6 @@
 // Package testcorpus finds the real-embedding corpus (../shared/corpus/real
-// beside the checkout) for tests.
+// beside the checkout) and the peer scanners' samples (../shared/corpus/peers)
+// for tests.
 package testcorpus
 
 import (
@@ -28,9 +29,29 @@ func Dir(t testing.TB) string {
 	return ""
 }
 
-// find walks up from the working directory to the module root (go.mod)
-// and looks for ../shared/corpus/real beside it.
-func find() (string, error) {
+// Peers returns the peer scanners' sample folder (../shared/corpus/peers
+// beside the checkout, labelled in its SOURCES.md). When it is absent the
+// test is skipped, or fails when RequireEnv is set.
+func Peers(t testing.TB) string {
+	t.Helper()
+	dir, err := findShared("peers", "SOURCES.md")
+	if err == nil {
+		return dir
+	}
+	msg := "the peer samples ../shared/corpus/peers are not beside this checkout: " + err.Error()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatal(msg)
+	}
+	t.Skip("skipping: " + msg)
+	return ""
+}
+
+// find looks for the real corpus.
+func find() (string, error) { return findShared("real", "expected.json") }
+
+// findShared walks up from the working directory to the module root
+// (go.mod) and looks for ../shared/corpus/<sub>/<marker> beside it.
+func findShared(sub, marker string) (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -45,8 +66,8 @@ func find() (string, error) {
 		}
 		dir = parent
 	}
-	corpus := filepath.Join(filepath.Dir(dir), "shared", "corpus", "real")
-	if _, err := os.Stat(filepath.Join(corpus, "expected.json")); err != nil {
+	corpus := filepath.Join(filepath.Dir(dir), "shared", "corpus", sub)
+	if _, err := os.Stat(filepath.Join(corpus, marker)); err != nil {
 		return "", err
 	}
 	return corpus, nil

@@ -88,6 +88,9 @@ func sortedCopy(s []string) []string {
 
 // atomicWrite is the write-sync-verify-rename sequence every output goes
 // through: the destination is either untouched or the complete new file.
+// The temporary file is locked while it lives (see createLockedTemp), and
+// the write first removes the temporary files of dead writers in the same
+// folder (removeOrphans).
 func atomicWrite(path string, force bool, write func(w io.Writer, prefix string) error, verify func(tmp string) error) error {
 	if _, err := os.Lstat(path); err == nil && !force {
 		return fmt.Errorf("%s: %w", path, ErrExists)
@@ -96,10 +99,14 @@ func atomicWrite(path string, force bool, write func(w io.Writer, prefix string)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, TempPrefix+"*-"+base)
+	removeOrphans(dir)
+	f, unlock, err := createLockedTemp(dir, base)
 	if err != nil {
 		return err
 	}
+	// Deferred first, so it runs last: the file stays locked until it has
+	// been renamed or removed.
+	defer unlock()
 	tmp := f.Name()
 	ok := false
 	defer func() {

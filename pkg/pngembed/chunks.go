@@ -90,6 +90,8 @@ func scan(r io.ReaderAt, size int64) (*pngInfo, error) {
 		}
 		return nil, formatErr(0, "not a PNG file: no PNG signature at offset 0")
 	}
+	// Every chunk costs a few small reads: batch them.
+	r = newBlockReader(r)
 	info := &pngInfo{}
 	buf := make([]byte, 32<<10)
 	off := int64(len(pngSignature))

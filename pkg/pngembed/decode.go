@@ -91,7 +91,7 @@ func decodeImage(r io.ReaderAt, size int64, info *pngInfo) (*Result, error) {
 	if err := info.checkPixels(); err != nil {
 		return nil, err
 	}
-	img, err := png.Decode(io.NewSectionReader(r, 0, size))
+	img, err := png.Decode(newPixelStream(r, size))
 	if err != nil {
 		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("decoding pixels: %v", err), Err: err}
 	}

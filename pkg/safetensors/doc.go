@@ -12,10 +12,15 @@
 // # Security
 //
 // Open accepts exactly the files the reference reader (`read_metadata` and
-// `Metadata::validate`) accepts, except that it is stricter in two ways: a
-// key that appears twice in any JSON object of the header is an error (the
-// reference keeps the last tensor of a given name), and the rarely seen
-// array form of a tensor entry is refused. It promises that, for any input:
+// `Metadata::validate`) accepts, except that it is stricter where readers
+// could disagree: a key that appears twice in any JSON object of the header
+// is an error (the reference keeps the last tensor of a given name), the
+// rarely seen array form of a tensor entry is refused, and so is any JSON
+// number of magnitude 1e308 or more (whether it overflows float64 depends
+// on the reader's rounding). After the header object only the whitespace
+// serde_json skips (space, tab, LF, CR) may fill the N bytes; a NUL or any
+// other byte there is a trailing character, as it is to the reference.
+// It promises that, for any input:
 // it does not panic; it reads at most 8 + min(N, MaxHeaderSize) bytes
 // before the header has been checked, and allocates no more than that for
 // the header (in chunks of a few MiB, so a ReaderAt shorter than the size it

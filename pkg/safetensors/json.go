@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf8"
 
@@ -11,6 +12,11 @@ import (
 // maxDepth is serde_json's recursion limit: the reference reader fails on the
 // 128th nested array or object (the header object itself counts as one).
 const maxDepth = 128
+
+// maxUnambiguousFloat is the magnitude from which a JSON number is refused:
+// at and above it, whether the number overflows float64 depends on how the
+// reader rounds (see parser.number).
+const maxUnambiguousFloat = 1e308
 
 // metadataKey is the reserved top-level key holding the string→string map.
 const metadataKey = "__metadata__"
@@ -41,9 +47,10 @@ func (e *syntaxError) Error() string { return e.msg }
 
 // parser is a strict JSON parser for the one document shape a safetensors
 // header has. It accepts exactly RFC 8259 JSON as serde_json does (leading
-// and trailing whitespace, no comments, no trailing commas, no lone
-// surrogates, numbers finite as float64), rejects every duplicate object
-// key, and never recurses deeper than maxDepth.
+// and trailing whitespace of the four JSON kinds only, no comments, no
+// trailing commas, no lone surrogates, numbers finite as float64), rejects
+// every duplicate object key and every number whose overflow depends on
+// rounding, and never recurses deeper than maxDepth.
 type parser struct {
 	b     []byte
 	i     int
@@ -65,13 +72,18 @@ func (p *parser) ws() {
 	}
 }
 
-// peek returns the next byte after whitespace, or 0 at the end.
-func (p *parser) peek() byte {
+// end is what peek returns at the end of the header. It is not a byte value:
+// a NUL byte in the header is a byte like any other, not the end of input
+// (serde_json reads it as a trailing character and fails).
+const end = -1
+
+// peek returns the next byte after whitespace, or end at the end.
+func (p *parser) peek() int {
 	p.ws()
 	if p.i >= len(p.b) {
-		return 0
+		return end
 	}
-	return p.b[p.i]
+	return int(p.b[p.i])
 }
 
 // describe names what is at p.i, for "expected X, found Y" messages.
@@ -98,7 +110,7 @@ func (p *parser) describe() string {
 	}
 }
 
-func (p *parser) expect(c byte, what string) error {
+func (p *parser) expect(c int, what string) error {
 	if p.peek() != c {
 		return p.errorf(p.i, "expected %s, found %s", what, p.describe())
 	}
@@ -145,8 +157,11 @@ func parseHeader(b []byte) (*header, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.peek() != 0 {
-		return nil, p.errorf(p.i, "unexpected %s after the header object", p.describe())
+	// serde_json's from_str allows only its four whitespace bytes (space,
+	// tab, LF, CR) after the value; p.peek skipped exactly those. Anything
+	// else, NUL included, is a trailing character the reference refuses.
+	if p.peek() != end {
+		return nil, p.errorf(p.i, "unexpected %s after the header object (only JSON whitespace may pad the header)", p.describe())
 	}
 	return h, nil
 }
@@ -342,7 +357,7 @@ func (p *parser) entry(name string, keyAt int) (rawEntry, error) {
 // serde and rejected.
 func (p *parser) uint(name, field string) (uint64, error) {
 	at := p.i
-	if p.peek() == 0 || !(p.b[p.i] == '-' || '0' <= p.b[p.i] && p.b[p.i] <= '9') {
+	if c := p.peek(); !(c == '-' || '0' <= c && c <= '9') {
 		return 0, p.errorf(p.i, "tensor %q: %s must hold integers, found %s", name, field, p.describe())
 	}
 	tok, isInt, err := p.number()
@@ -409,13 +424,21 @@ func (p *parser) number() (tok string, isInt bool, err error) {
 	p.i = i
 	tok = string(b[start:i])
 	if !isInt || len(tok) > 19 {
-		if _, perr := strconv.ParseFloat(tok, 64); perr != nil {
+		v, perr := strconv.ParseFloat(tok, 64)
+		if perr != nil {
 			if ne, ok := perr.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 				// ParseFloat reports ErrRange only for overflow to ±Inf
 				// in practice; underflow rounds to zero quietly.
 				return "", false, p.errorf(start, "number %.40s out of range", tok)
 			}
 			return "", false, p.errorf(start, "invalid number %.40s", tok)
+		}
+		// serde_json (without its float_roundtrip feature) computes
+		// significand × 10^exp in float64 steps and fails when that
+		// overflows, so near MaxFloat64 it can fail where a correctly
+		// rounded parse does not. Below 1e308 neither fails.
+		if math.Abs(v) >= maxUnambiguousFloat {
+			return "", false, p.errorf(start, "number %.40s is too close to the float64 limit: JSON readers disagree on whether it overflows", tok)
 		}
 	}
 	return tok, isInt, nil
