@@ -75,6 +75,9 @@ type ScanResult struct {
 	// refuses the pickle for it.
 	disallowed   byte
 	disallowedAt int64
+	// short is set when the scan ran out of bytes: a caller holding only
+	// a prefix of the file may retry with more.
+	short bool
 }
 
 // Scan walks one pickle opcode by opcode without executing it: it checks
@@ -161,6 +164,7 @@ func (s *scanner) unsafe(op, name, why string) {
 
 func (s *scanner) need(n uint64) ([]byte, error) {
 	if n > uint64(len(s.data)-s.pos) {
+		s.res.short = true
 		return nil, s.fail("operand of %d bytes runs past the end of the pickle (%d bytes left)", n, len(s.data)-s.pos)
 	}
 	if err := s.crossesFrame(s.pos + int(n)); err != nil {
@@ -175,6 +179,7 @@ func (s *scanner) line() (string, error) {
 	rest := s.data[s.pos:]
 	i := bytes.IndexByte(rest, '\n')
 	if i < 0 {
+		s.res.short = true
 		return "", s.fail("unterminated text operand")
 	}
 	if err := s.crossesFrame(s.pos + i + 1); err != nil {
@@ -312,6 +317,7 @@ func (s *scanner) run() error {
 		}
 	}
 	s.op = s.pos
+	s.res.short = true
 	return s.fail("pickle ends without STOP")
 }
 
@@ -389,6 +395,7 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			return s.ambiguous("FRAME inside an unfinished frame (it ends at offset %d); CPython's file unpickler drops the rest of the outer frame and starts this one at offset %d", s.frameEnd, s.frameEnd)
 		}
 		if arg > uint64(len(s.data)-s.pos) {
+			s.res.short = true
 			return s.fail("FRAME of %d bytes runs past the end of the pickle", arg)
 		}
 		if arg > 0 {

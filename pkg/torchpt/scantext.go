@@ -40,6 +40,14 @@ func textAmbig(format string, args ...any) textResult {
 	return textResult{textAmbiguous, fmt.Sprintf(format, args...)}
 }
 
+// cString is b up to its first NUL byte.
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
 func hasDigit(b []byte) bool {
 	return bytes.ContainsAny(b, "0123456789")
 }
@@ -78,15 +86,20 @@ func numberText(op byte, line []byte) textResult {
 	case 'F':
 		ok = isCanonicalFloat(line)
 	}
+	// CPython's C parsers see the text up to the first NUL.
+	text := cString(line)
 	switch {
 	case ok:
 		return textCanonical
 	case len(line) == 0:
 		return textRefuse("empty operand")
-	case bytes.IndexByte(line, 0) >= 0:
-		return textAmbig("operand %q holds a NUL byte, where CPython's C parser stops reading", line)
-	case !hasDigit(line) && !(op == 'F' && containsFold(line, "inf", "nan")):
+	case op == 'I' && len(text) == 0:
+		// strtol converts nothing and stops at the NUL: CPython reads 0.
+		return textAmbig("operand %q starts with a NUL byte, which CPython reads as 0", line)
+	case !hasDigit(text) && !(op == 'F' && containsFold(text, "inf", "nan")):
 		return textRefuse("operand %q is not a number", line)
+	case len(text) < len(line):
+		return textAmbig("operand %q holds a NUL byte, where CPython's C parser stops reading", line)
 	}
 	return textAmbig("operand %q is not the canonical spelling, which CPython may still read as a number (strtol base 0, int() with underscores or spaces)", line)
 }
@@ -145,13 +158,14 @@ func memoIndexText(line []byte) (uint64, textResult) {
 		}
 		return v, textCanonical
 	}
+	text := cString(line)
 	switch {
 	case len(line) == 0:
 		return 0, textRefuse("empty memo index")
-	case bytes.IndexByte(line, 0) >= 0:
-		return 0, textAmbig("memo index %q holds a NUL byte, where CPython stops reading", line)
-	case !hasDigit(line):
+	case !hasDigit(text):
 		return 0, textRefuse("memo index %q is not a number", line)
+	case len(text) < len(line):
+		return 0, textAmbig("memo index %q holds a NUL byte, where CPython stops reading", line)
 	}
 	return 0, textAmbig("memo index %q is not canonical; CPython reads it with int(s, 10), which accepts underscores, signs, spaces and leading zeros", line)
 }
