@@ -248,7 +248,7 @@ func (s *scanner) popMark(name string) ([]sym, error) {
 // globalText checks the two lines of GLOBAL or INST as CPython decodes
 // them: GLOBAL as UTF-8, INST as ASCII, the name not empty, the module
 // one Python's import reads as written (see moduleNameText).
-func (s *scanner) globalText(code byte, module, name []byte) error {
+func (s *scanner) globalText(code byte, module, name []byte) (unimportable bool, err error) {
 	ascii := func(b []byte) bool {
 		for _, c := range b {
 			if c >= 0x80 {
@@ -259,15 +259,35 @@ func (s *scanner) globalText(code byte, module, name []byte) error {
 	}
 	switch {
 	case code == 'i' && len(module) == 0:
-		return s.fail("INST with an empty module name")
+		return false, s.fail("INST with an empty module name")
 	case len(name) == 0:
-		return s.fail("%s with an empty name", s.opName)
+		return false, s.fail("%s with an empty name", s.opName)
 	case code == 'c' && (!utf8.Valid(module) || !utf8.Valid(name)):
-		return s.fail("GLOBAL names that are not UTF-8, which CPython refuses")
+		return false, s.fail("GLOBAL names that are not UTF-8, which CPython refuses")
 	case code == 'i' && (!ascii(module) || !ascii(name)):
-		return s.fail("INST names that are not ASCII, which CPython refuses")
+		return false, s.fail("INST names that are not ASCII, which CPython refuses")
 	}
-	return s.text(moduleNameText(string(module)))
+	return s.moduleText(string(module))
+}
+
+// moduleText applies moduleNameText. A module no import can resolve is
+// not a stop: find_class is still called, and torch's returns a storage
+// type for any module when the name holds "Storage", then reads on.
+func (s *scanner) moduleText(module string) (unimportable bool, err error) {
+	r := moduleNameText(module)
+	if r.verdict == textRefused {
+		s.soft("%s", r.why)
+		return true, nil
+	}
+	return false, s.text(r)
+}
+
+// unimportable records a global whose module cannot be imported: listed,
+// not safe, not a finding (CPython's import fails on it), and an opaque
+// value on the stack.
+func (s *scanner) unimportable(op, module, name string) sym {
+	s.res.Globals = append(s.res.Globals, Global{Record: s.res.Record, Offset: int64(s.op), Op: op, Name: module + "." + name})
+	return sym{kind: symOther}
 }
 
 func (s *scanner) global(op, module, name string) sym {
@@ -570,10 +590,16 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if code == 'i' && len(s.marks) == 0 {
 			return s.fail("INST without a MARK")
 		}
-		if err := s.globalText(code, parts[0], parts[1]); err != nil {
+		bad, err := s.globalText(code, parts[0], parts[1])
+		if err != nil {
 			return err
 		}
-		g := s.global(name, string(parts[0]), string(parts[1]))
+		var g sym
+		if bad {
+			g = s.unimportable(name, string(parts[0]), string(parts[1]))
+		} else {
+			g = s.global(name, string(parts[0]), string(parts[1]))
+		}
 		if code == 'i' {
 			if _, err := s.popMark(name); err != nil {
 				return err
@@ -594,8 +620,12 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if n.kind != symStr || m.kind != symStr {
 			return s.fail("STACK_GLOBAL needs two strings, got %s and %s", m.kind, n.kind)
 		}
-		if err := s.text(moduleNameText(m.text)); err != nil {
+		bad, err := s.moduleText(m.text)
+		if err != nil {
 			return err
+		}
+		if bad {
+			return s.push(s.unimportable(name, m.text, n.text))
 		}
 		return s.push(s.global(name, m.text, n.text))
 	case 'o':
