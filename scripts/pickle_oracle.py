@@ -12,7 +12,9 @@ renamed to dangerous globals, gadgets spliced in at opcode boundaries (GLOBAL po
 memo tricks, PROTO, MARK/POP), FRAME headers inserted so that frames end inside operands,
 truncation and duplication.
 
-Each mutant is written as a bare pickle file and read by CPython's C unpickler three ways: from
+Whole legacy files are mutated too (one or two of their five pickles). Each mutant is written
+as a file and read as torch.load's legacy path does (a pickle; more only while the first gives
+torch's magic number and the second 1001, up to five) by CPython's C unpickler three ways: from
 io.BytesIO (what torch.load does with data.pkl), and from the file opened with a 16-byte and
 with the default buffer (BufferedReader, with peek: the legacy path). A
 find_class records each global it is asked for and returns an inert stand-in; persistent_load
@@ -112,7 +114,11 @@ class Timeout(BaseException): pass
 def alarm(*_): raise Timeout()
 signal.signal(signal.SIGALRM, alarm)
 
+MAGIC = 0x1950a86a20f9469cfc6c
+
 def run(make):
+    # torch.load's legacy sequence on one file object: a pickle, and only when it gives the
+    # magic number the protocol pickle (1001 to go on), sys_info, the data, the storage keys.
     seen = []
     class U(pickle.Unpickler):
         def find_class(self, module, name):
@@ -125,7 +131,10 @@ def run(make):
     try:
         f = make()
         try:
-            U(f, encoding="utf-8").load()
+            for i in range(5):
+                v = U(f, encoding="utf-8").load()
+                if (i == 0 and not (type(v) is int and v == MAGIC)) or (i == 1 and not (type(v) is int and v == 1001)):
+                    break
         finally:
             f.close()
     except Timeout:
@@ -196,6 +205,8 @@ def split_pickles(data, n):
 
 
 def fixture_seeds():
+    """(name, pickle bytes) of each zip record and legacy pickle, and (name, [pickles], tail)
+    for each whole legacy file."""
     seeds = []
     d = os.path.join(ROOT, "testdata", "fixtures")
     for fn in sorted(os.listdir(d)):
@@ -208,8 +219,12 @@ def fixture_seeds():
                     if n.endswith(".pkl"):
                         seeds.append((fn + ":" + n, z.read(n)))
         else:
-            for i, p in enumerate(split_pickles(data, 5)):
+            ps = split_pickles(data, 5)
+            for i, p in enumerate(ps):
                 seeds.append(("%s:pickle %d" % (fn, i + 1), p))
+            n = sum(len(p) for p in ps)
+            for _ in range(3):  # weight whole files like three records
+                seeds.append((fn + ":whole", ps, data[n:]))
     return seeds
 
 
@@ -345,7 +360,17 @@ def mutate_once(rng, data):
 def mutants(seeds, n, rng):
     out = []
     for k in range(n):
-        name, data = seeds[k % len(seeds)]
+        seed = seeds[k % len(seeds)]
+        if len(seed) == 3:
+            # a whole legacy file: mutate one or two of its pickles
+            name, ps, tail = seed
+            ps = list(ps)
+            for _ in range(rng.choice([1, 1, 2])):
+                i = rng.randrange(len(ps))
+                ps[i] = mutate_once(rng, ps[i])
+            out.append((name, b"".join(ps) + tail))
+            continue
+        name, data = seed
         m = data
         for _ in range(rng.choice([1, 1, 2, 3])):
             m = mutate_once(rng, m)

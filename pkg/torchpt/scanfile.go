@@ -161,21 +161,18 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 // keys) and torch.load unpickles all five whatever their first byte; a
 // bare pickle has one. When the first is not torch's magic number the
 // next ones are still scanned, in case CPython reads that pickle as the
-// magic number too, but only their findings count: bytes after a bare
-// pickle need not be a pickle.
+// magic number too; their defects do not count, as bytes after a bare
+// pickle need not be a pickle, but their globals and findings do.
 func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
 	s.Format = "pickle"
 	pos := int64(0)
 	for i := 0; i < 5 && pos < size; i++ {
 		extra := i > 0 && s.Format != FormatLegacy
 		res, err := scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1))
-		if extra && len(res.Findings) == 0 {
-			if err != nil {
-				return
-			}
-		} else {
-			s.Pickles = append(s.Pickles, res)
+		if extra && res.End == 0 && len(res.Findings) == 0 {
+			return // not a pickle: bytes after a bare pickle
 		}
+		s.Pickles = append(s.Pickles, res)
 		if err != nil {
 			var ue *UnsafeError
 			if !extra && s.Err == nil && !errors.As(err, &ue) {
