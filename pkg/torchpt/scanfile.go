@@ -299,6 +299,10 @@ func tarNumber(f []byte) (int64, bool) {
 		neg = t[0] == '-'
 		t = t[1:]
 	}
+	if len(t) > 2 && t[0] == '0' && (t[1] == 'o' || t[1] == 'O') {
+		// int(s, 8) takes the 0o prefix, and one underscore after it.
+		t = strings.TrimPrefix(t[2:], "_")
+	}
 	var n int64
 	digits := 0
 	for i := 0; i < len(t); i++ {
