@@ -17,13 +17,13 @@ func TestIsTarHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	for field, want := range map[string]bool{
-		"006302\x00 ":                       true,
-		" 0o6302 ":                          true,
-		"+006302\x00":                       true,
-		"006_302\x00":                       true,
-		"630_\x00\x00\x00\x00":              false,
-		"0\x00\x00\x00\x00\x00\x00\x00":     false,
-		"006303\x00 ":                       false,
+		"006302\x00 ":                      true,
+		" 0o6302 ":                         true,
+		"+006302\x00":                      true,
+		"006_302\x00":                      true,
+		"630_\x00\x00\x00\x00":             false,
+		"0\x00\x00\x00\x00\x00\x00\x00":    false,
+		"006303\x00 ":                      false,
 		"\x80\x00\x00\x00\x00\x00\x0c\xc2": true, // base-256
 	} {
 		c := bytes.Clone(b)
