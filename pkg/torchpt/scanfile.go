@@ -76,7 +76,8 @@ func ScanFile(r io.ReaderAt, size int64) *FileScan {
 			Why: "torch.load reads a tar archive (the pre-1.0 PyTorch format) and unpickles its members storages, tensors and pickle; embtool does not scan them"}}}}
 	case len(head) > 0 && opcodes[head[0]] != nil:
 		s.scanPickles(r, size)
-		if len(s.Findings()) == 0 && len(s.Pickles) > 0 && s.Pickles[0].End == 0 && notPickle(head, size) {
+		if len(s.Findings()) == 0 && len(s.Pickles) > 0 && s.Pickles[0].End == 0 &&
+			(notPickle(head, size) || bytes.HasPrefix(head, previewMagic)) {
 			// The pickle breaks before anything ran: a data format whose
 			// first byte happens to be an opcode.
 			s.Format, s.Pickles, s.Err = "", nil, nil
