@@ -10,7 +10,7 @@ frames). Each mutant is a seed with 1-3 mutations: bit flips, byte writes, opcod
 operands rewritten as text opcodes in odd spellings ("1_0", " 1", "01", "1\\x00"), strings
 renamed to dangerous globals, gadgets spliced in at opcode boundaries (GLOBAL posix.system,
 memo tricks, PROTO, MARK/POP), FRAME headers inserted so that frames end inside operands,
-truncation and duplication.
+PROTO removed, truncation and duplication.
 
 Whole legacy files are mutated too (one or two of their five pickles). Each mutant is written
 as a file and read as torch.load's legacy path does (a pickle; more only while the first gives
@@ -283,10 +283,12 @@ def gadget(rng):
 def mutate_once(rng, data):
     ops = ops_of(data)
     kind = rng.choice(["flip", "byte", "opswap", "memotext", "inttext", "strtext", "rename",
-                       "inject", "inject", "frame", "frame", "truncate", "dup"])
+                       "inject", "inject", "frame", "frame", "truncate", "dup", "noproto"])
     b = bytearray(data)
     if not b:
         return bytes(gadget(rng))
+    if kind == "noproto" and b[0] == 0x80 and len(b) > 2:
+        return bytes(b[2:])  # CPython needs no PROTO
     if kind == "flip":
         i = rng.randrange(len(b))
         b[i] ^= 1 << rng.randrange(8)
