@@ -20,7 +20,8 @@ const (
 // FileScan is the static report of every pickle in a file.
 type FileScan struct {
 	// Format is "torch-zip", "torch-legacy", "pickle" (a bare pickle that
-	// is not a torch file), or "" when the file holds no pickle at all.
+	// is not a torch file), "tar" (torch's pre-1.0 format, not scanned:
+	// unsafe), or "" when the file holds no pickle at all.
 	Format  string
 	Pickles []*ScanResult
 	// Err is the first structural defect met, if any.
