@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/embtool/embtool/pkg/pngembed"
@@ -155,8 +156,7 @@ func fromSafetensors(f *safetensors.File) (*Embedding, error) {
 			e.StoredName = &s
 		}
 		if s, ok := m[MetaStep]; ok {
-			var n int64
-			if _, err := fmt.Sscan(s, &n); err == nil {
+			if n, ok := parseStep(s); ok {
 				e.Step = &n
 			}
 		}
@@ -427,4 +427,21 @@ func describe(v any) string {
 		return "None"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// parseStep reads the step metadata embtool writes: a canonical decimal
+// int64 (-?[1-9][0-9]*|0). Anything else ("12abc", " 12", "+12", "1_2",
+// "012") is no step, rather than the prefix fmt.Sscan would take.
+func parseStep(s string) (int64, bool) {
+	t := strings.TrimPrefix(s, "-")
+	if t == "" || (t[0] == '0' && len(t) > 1) || (t == "0" && s != t) {
+		return 0, false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] < '0' || t[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }

@@ -14,7 +14,19 @@
 // No input makes this package import, call or execute anything named in a
 // file. Every opcode, operand length, memo index, stack depth and
 // container size is checked by Scan before the VM runs, and a panic inside
-// the VM is recovered into an error. Every storage's record size is
+// the VM is recovered into an error.
+//
+// Scan reads a pickle as CPython's C unpickler under torch.load does, or
+// reports it unsafe ("ambiguous: ..."): text operands (INT, LONG, FLOAT,
+// PUT, GET) only in their canonical spelling, STRING and UNICODE decoded
+// by CPython's exact rules, no operand across a protocol-4 frame end, no
+// FRAME inside an unfinished one, no STOP before the frame's end. Where
+// CPython would read past a defect (a type the VM does not hold, a VM
+// limit), the scan goes on, so a later global is still reported; it stops
+// only where CPython's unpickler stops too. ScanFile sniffs files as
+// torch.load does (zip magic, then a tar header, then a pickle from byte 0
+// whatever else the file looks like) and scans all five pickles of a
+// legacy file whatever their first byte. Every storage's record size is
 // checked against its declared element count and every tensor view
 // against its storage before any data is read; a view may not address
 // more elements than its storage holds, so materialising tensors never

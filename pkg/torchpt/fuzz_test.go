@@ -169,6 +169,9 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Add(tpKitchenSink())
 	f.Add(tpPosixSystem)
+	// Text operands and frames as CPython reads them (gen_pickle_attacks.py).
+	tpFuzzSeedFiles(f, func(name string, b []byte) bool { return strings.HasSuffix(name, ".pkl") }, tpAttacks)
+	f.Add([]byte("\x80\x02N(0p1_0\ng10\n0Vpos\\u0069x\nS'sys\\164em'\n\x93I01\nL5L\nF1.5\n0000."))
 	f.Add(tpMemoTree(6))
 	f.Add(tpDictPickle(
 		"a", func(p *tpP) { p.tensor("FloatStorage", "0", 10, 1, []int64{2, 2}, []int64{1, 3}) },
@@ -190,7 +193,17 @@ func FuzzScan(f *testing.F) {
 		}
 		if err != nil {
 			var fe *FormatError
-			if !errors.As(err, &fe) || fe.Offset < 0 || fe.Offset > int64(len(b)) {
+			var ue *UnsafeError
+			switch {
+			case errors.As(err, &ue):
+				// An ambiguous reading: reported as a finding at an offset.
+				if len(ue.Findings) != 1 || !strings.Contains(ue.Findings[0].Why, "ambiguous: ") || len(res.Findings) == 0 {
+					t.Fatalf("unsafe error without its ambiguous finding: %v", err)
+				}
+				if o := ue.Findings[0].Offset; o < 0 || o > int64(len(b)) {
+					t.Fatalf("finding offset %d outside the input", o)
+				}
+			case !errors.As(err, &fe) || fe.Offset < 0 || fe.Offset > int64(len(b)):
 				t.Fatalf("error without an offset within the input: %v", err)
 			}
 			return

@@ -17,7 +17,6 @@ const (
 	maxStack      = 1 << 20  // items on the stack
 	maxMemo       = 1 << 20  // memo entries
 	maxDictItems  = 1 << 17  // SETITEM(S) pairs in one pickle: the VM's dict insert is linear
-	maxLineLen    = 4096     // GLOBAL/INST operand lines
 )
 
 // symKind is what the validating pass knows about a stack item.
@@ -76,6 +75,9 @@ type ScanResult struct {
 	// refuses the pickle for it.
 	disallowed   byte
 	disallowedAt int64
+	// short is set when the scan ran out of bytes: a caller holding only
+	// a prefix of the file may retry with more.
+	short bool
 }
 
 // Scan walks one pickle opcode by opcode without executing it: it checks
@@ -85,7 +87,7 @@ type ScanResult struct {
 // outside the allow-list. A structural defect is returned as an error
 // together with what was found up to it.
 func Scan(data []byte, record string) (*ScanResult, error) {
-	s := &scanner{data: data, res: &ScanResult{Record: record}, memo: map[uint32]sym{}}
+	s := &scanner{data: data, res: &ScanResult{Record: record}, memo: map[uint64]sym{}, frameEnd: -1}
 	err := s.run()
 	return s.res, err
 }
@@ -93,16 +95,67 @@ func Scan(data []byte, record string) (*ScanResult, error) {
 type scanner struct {
 	data      []byte
 	pos       int
-	op        int // offset of the current opcode
+	op        int    // offset of the current opcode
+	opName    string // its name
 	res       *ScanResult
 	stack     []sym
-	marks     []int // stack heights at each MARK
-	memo      map[uint32]sym
+	marks     []markRun // stack heights at each MARK, run-length coded
+	nmarks    int       // MARKs in marks
+	memo      map[uint64]sym
 	dictItems int
+	// frameEnd is the end of the current protocol-4 frame, -1 outside one.
+	frameEnd int
+	// softErr is the first defect after which CPython would read on: the
+	// scan records it and goes on, so that what follows is still seen.
+	softErr error
 }
 
+// fail is a defect at which CPython's unpickler stops too: nothing after
+// it runs, so the scan stops.
 func (s *scanner) fail(format string, args ...any) error {
 	return &FormatError{Record: s.res.Record, Offset: int64(s.op), Msg: fmt.Sprintf(format, args...)}
+}
+
+// soft records a defect that CPython reads past (a type the data-only VM
+// does not hold, a limit of the VM); the scan goes on.
+func (s *scanner) soft(format string, args ...any) {
+	if s.softErr == nil {
+		s.softErr = s.fail(format, args...)
+	}
+}
+
+// ambiguous records that CPython may read the bytes at the current opcode
+// differently from embtool, and stops the scan: the file is unsafe,
+// whatever follows.
+func (s *scanner) ambiguous(format string, args ...any) error {
+	f := Finding{Record: s.res.Record, Offset: int64(s.op), Op: s.opName, Why: "ambiguous: " + fmt.Sprintf(format, args...)}
+	s.res.Findings = append(s.res.Findings, f)
+	return &UnsafeError{Findings: []Finding{f}}
+}
+
+// text applies the verdict of a text operand.
+func (s *scanner) text(r textResult) error {
+	switch r.verdict {
+	case textRefused:
+		return s.fail("%s", r.why)
+	case textAmbiguous:
+		return s.ambiguous("%s", r.why)
+	}
+	return nil
+}
+
+// crossesFrame reports an operand from s.pos to end that starts inside
+// the current frame and ends past it. CPython's unpickler reading from a
+// file (torch.load wraps data.pkl in io.BytesIO; legacy files are a
+// buffered file) holds the frame in its buffer and, when a read runs past
+// the buffer, drops what is left of the frame and reads from the file
+// position, the frame's end: it would read other bytes than embtool.
+func (s *scanner) crossesFrame(end int) error {
+	if s.frameEnd < 0 || s.pos >= s.frameEnd || end <= s.frameEnd {
+		return nil
+	}
+	return s.ambiguous("the operand at offset %d runs %d bytes past the end of the frame at offset %d; CPython's file unpickler (torch.load) drops the %d bytes left in the frame and reads the operand from offset %d",
+		s.pos, end-s.frameEnd, s.frameEnd, s.frameEnd-s.pos, s.frameEnd)
 }
 
 func (s *scanner) unsafe(op, name, why string) {
@@ -111,7 +164,11 @@ func (s *scanner) unsafe(op, name, why string) {
 
 func (s *scanner) need(n uint64) ([]byte, error) {
 	if n > uint64(len(s.data)-s.pos) {
+		s.res.short = true
 		return nil, s.fail("operand of %d bytes runs past the end of the pickle (%d bytes left)", n, len(s.data)-s.pos)
+	}
+	if err := s.crossesFrame(s.pos + int(n)); err != nil {
+		return nil, err
 	}
 	b := s.data[s.pos : s.pos+int(n)]
 	s.pos += int(n)
@@ -120,12 +177,13 @@ func (s *scanner) need(n uint64) ([]byte, error) {
 
 func (s *scanner) line() (string, error) {
 	rest := s.data[s.pos:]
-	if len(rest) > maxLineLen {
-		rest = rest[:maxLineLen]
-	}
 	i := bytes.IndexByte(rest, '\n')
 	if i < 0 {
+		s.res.short = true
 		return "", s.fail("unterminated text operand")
+	}
+	if err := s.crossesFrame(s.pos + i + 1); err != nil {
+		return "", err
 	}
 	s.pos += i + 1
 	return string(rest[:i]), nil
@@ -133,7 +191,7 @@ func (s *scanner) line() (string, error) {
 
 func (s *scanner) push(x sym) error {
 	if len(s.stack) >= maxStack {
-		return s.fail("stack exceeds %d items", maxStack)
+		return s.ambiguous("the stack exceeds %d items; embtool does not follow the pickle further, CPython would", maxStack)
 	}
 	s.stack = append(s.stack, x)
 	return nil
@@ -143,7 +201,7 @@ func (s *scanner) base() int {
 	if len(s.marks) == 0 {
 		return 0
 	}
-	return s.marks[len(s.marks)-1]
+	return s.marks[len(s.marks)-1].h
 }
 
 func (s *scanner) pop(name string) (sym, error) {
@@ -162,16 +220,74 @@ func (s *scanner) top(name string) (sym, error) {
 	return s.stack[len(s.stack)-1], nil
 }
 
+// markRun is n MARKs at stack height h.
+type markRun struct{ h, n int }
+
+// dropMark removes the last MARK and returns its stack height.
+func (s *scanner) dropMark() int {
+	last := &s.marks[len(s.marks)-1]
+	h := last.h
+	if last.n--; last.n == 0 {
+		s.marks = s.marks[:len(s.marks)-1]
+	}
+	s.nmarks--
+	return h
+}
+
 // popMark removes and returns the items above the last MARK.
 func (s *scanner) popMark(name string) ([]sym, error) {
 	if len(s.marks) == 0 {
 		return nil, s.fail("%s without a MARK", name)
 	}
-	b := s.marks[len(s.marks)-1]
-	s.marks = s.marks[:len(s.marks)-1]
+	b := s.dropMark()
 	items := s.stack[b:]
 	s.stack = s.stack[:b]
 	return items, nil
+}
+
+// globalText checks the two lines of GLOBAL or INST as CPython decodes
+// them: GLOBAL as UTF-8, INST as ASCII, the name not empty, the module
+// one Python's import reads as written (see moduleNameText).
+func (s *scanner) globalText(code byte, module, name []byte) (unimportable bool, err error) {
+	ascii := func(b []byte) bool {
+		for _, c := range b {
+			if c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case code == 'i' && len(module) == 0:
+		return false, s.fail("INST with an empty module name")
+	case len(name) == 0:
+		return false, s.fail("%s with an empty name", s.opName)
+	case code == 'c' && (!utf8.Valid(module) || !utf8.Valid(name)):
+		return false, s.fail("GLOBAL names that are not UTF-8, which CPython refuses")
+	case code == 'i' && (!ascii(module) || !ascii(name)):
+		return false, s.fail("INST names that are not ASCII, which CPython refuses")
+	}
+	return s.moduleText(string(module))
+}
+
+// moduleText applies moduleNameText. A module no import can resolve is
+// not a stop: find_class is still called, and torch's returns a storage
+// type for any module when the name holds "Storage", then reads on.
+func (s *scanner) moduleText(module string) (unimportable bool, err error) {
+	r := moduleNameText(module)
+	if r.verdict == textRefused {
+		s.soft("%s", r.why)
+		return true, nil
+	}
+	return false, s.text(r)
+}
+
+// unimportable records a global whose module cannot be imported: listed,
+// not safe, not a finding (CPython's import fails on it), and an opaque
+// value on the stack.
+func (s *scanner) unimportable(op, module, name string) sym {
+	s.res.Globals = append(s.res.Globals, Global{Record: s.res.Record, Offset: int64(s.op), Op: op, Name: module + "." + name})
+	return sym{kind: symOther}
 }
 
 func (s *scanner) global(op, module, name string) sym {
@@ -189,13 +305,18 @@ func (s *scanner) run() error {
 		return s.fail("pickle of %d bytes exceeds the %d-byte limit", len(s.data), MaxPickleSize)
 	}
 	for s.pos < len(s.data) {
+		if s.frameEnd >= 0 && s.pos >= s.frameEnd {
+			s.frameEnd = -1
+		}
 		s.op = s.pos
 		code := s.data[s.pos]
 		s.pos++
 		info := opcodes[code]
 		if info == nil {
+			s.opName = fmt.Sprintf("0x%02x", code)
 			return s.fail("unknown opcode 0x%02x", code)
 		}
+		s.opName = info.name
 		arg, raw, err := s.operand(info)
 		if err != nil {
 			return err
@@ -208,11 +329,15 @@ func (s *scanner) run() error {
 			s.res.disallowed, s.res.disallowedAt = code, int64(s.op)
 		}
 		if code == '.' {
+			if s.frameEnd >= 0 && s.pos < s.frameEnd {
+				return s.ambiguous("STOP leaves %d bytes of the frame that ends at offset %d unread; the frame length disagrees with its content, and a file unpickler would go on from the frame's end", s.frameEnd-s.pos, s.frameEnd)
+			}
 			s.res.End = int64(s.pos)
-			return nil
+			return s.softErr
 		}
 	}
 	s.op = s.pos
+	s.res.short = true
 	return s.fail("pickle ends without STOP")
 }
 
@@ -275,24 +400,40 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 	name := info.name
 	switch code {
 	case 0x80: // PROTO
-		if s.op != 0 {
-			return s.fail("PROTO not at the start of the pickle")
-		}
 		if arg > 5 {
 			return s.fail("unknown pickle protocol %d", arg)
+		}
+		if s.op != 0 {
+			// CPython takes it anywhere and only notes the protocol.
+			s.soft("PROTO not at the start of the pickle")
+			return nil
 		}
 		s.res.Protocol = int(arg)
 		return nil
 	case 0x95: // FRAME: protocol 4 framing, no stack effect
+		if s.frameEnd >= 0 && s.pos < s.frameEnd {
+			return s.ambiguous("FRAME inside an unfinished frame (it ends at offset %d); CPython's file unpickler drops the rest of the outer frame and starts this one at offset %d", s.frameEnd, s.frameEnd)
+		}
 		if arg > uint64(len(s.data)-s.pos) {
+			s.res.short = true
 			return s.fail("FRAME of %d bytes runs past the end of the pickle", arg)
+		}
+		if arg > 0 {
+			s.frameEnd = s.pos + int(arg)
 		}
 		return nil
 	case '(':
-		if len(s.marks) >= maxMarkDepth {
-			return s.fail("MARKs nested deeper than %d", maxMarkDepth)
+		if s.nmarks == maxMarkDepth {
+			s.soft("MARKs nested deeper than %d", maxMarkDepth)
 		}
-		s.marks = append(s.marks, len(s.stack))
+		if n := len(s.marks); n > 0 && s.marks[n-1].h == len(s.stack) {
+			s.marks[n-1].n++
+		} else if n >= maxStack {
+			return s.ambiguous("more than %d MARKs; embtool does not follow the pickle further, CPython would", maxStack)
+		} else {
+			s.marks = append(s.marks, markRun{h: len(s.stack), n: 1})
+		}
+		s.nmarks++
 		return nil
 	case '.':
 		if _, err := s.pop(name); err != nil {
@@ -300,6 +441,12 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		}
 		return nil
 	case '0':
+		// CPython's POP removes the last MARK when nothing was pushed
+		// after it.
+		if len(s.marks) > 0 && s.base() == len(s.stack) {
+			s.dropMark()
+			return nil
+		}
 		_, err := s.pop(name)
 		return err
 	case '1':
@@ -311,14 +458,28 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			return err
 		}
 		return s.push(x)
-	case 'X', 0x8c, 0x8d, 'V':
-		if !utf8.Valid(raw) && code != 'V' {
-			// CPython decodes with surrogatepass; such strings never
-			// occur in embeddings and cannot be module names.
-			return s.push(sym{kind: symOther})
-		}
+	case 'X', 0x8c, 0x8d:
+		// CPython decodes with surrogatepass: invalid UTF-8 still makes a
+		// str (kept as its bytes here, which no allowed name matches).
 		return s.push(sym{kind: symStr, text: string(raw)})
-	case 'U', 'T', 'S', 0x96:
+	case 'V':
+		t, r := unicodeText(raw)
+		if err := s.text(r); err != nil {
+			return err
+		}
+		return s.push(sym{kind: symStr, text: t})
+	case 'S':
+		t, r := stringText(raw)
+		if err := s.text(r); err != nil {
+			return err
+		}
+		return s.push(sym{kind: symStr, text: t})
+	case 'I', 'L', 'F':
+		if err := s.text(numberText(code, raw)); err != nil {
+			return err
+		}
+		return s.push(sym{kind: symOther})
+	case 'U', 'T', 0x96:
 		// Python 2 str / bytes: a storage typename may arrive as bytes.
 		return s.push(sym{kind: symStr, text: string(raw)})
 	case 'C', 'B', 0x8e:
@@ -329,7 +490,7 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if len(raw) == 0 {
 			// Python reads it as 0, but CPython never writes it and
 			// gopickle cannot decode it.
-			return s.fail("LONG1 of no bytes")
+			s.soft("LONG1 of no bytes")
 		}
 		return s.push(sym{kind: symOther})
 	case '}', 'd':
@@ -377,7 +538,13 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		}
 		return s.expectTop(name, symList)
 	case 'e':
-		if _, err := s.popMark(name); err != nil {
+		items, err := s.popMark(name)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			// CPython checks nothing about the target of an empty APPENDS.
+			_, err := s.top(name)
 			return err
 		}
 		return s.expectTop(name, symList)
@@ -395,6 +562,10 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if err != nil {
 			return err
 		}
+		if len(items) == 0 {
+			_, err := s.top(name)
+			return err
+		}
 		if len(items)%2 != 0 {
 			return s.fail("SETITEMS with an odd number of items (%d)", len(items))
 		}
@@ -404,15 +575,31 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if err != nil {
 			return err
 		}
+		if len(items) == 0 {
+			_, err := s.top(name)
+			return err
+		}
 		for _, x := range items {
 			if x.kind == symBytes {
-				return s.fail("ADDITEMS of a bytes item, which embtool cannot hold in a set")
+				s.soft("ADDITEMS of a bytes item, which embtool cannot hold in a set")
 			}
 		}
 		return s.expectTop(name, symSet)
 	case 'c', 'i':
 		parts := bytes.SplitN(raw, []byte{'\n'}, 2)
-		g := s.global(name, string(parts[0]), string(parts[1]))
+		if code == 'i' && len(s.marks) == 0 {
+			return s.fail("INST without a MARK")
+		}
+		bad, err := s.globalText(code, parts[0], parts[1])
+		if err != nil {
+			return err
+		}
+		var g sym
+		if bad {
+			g = s.unimportable(name, string(parts[0]), string(parts[1]))
+		} else {
+			g = s.global(name, string(parts[0]), string(parts[1]))
+		}
 		if code == 'i' {
 			if _, err := s.popMark(name); err != nil {
 				return err
@@ -433,6 +620,13 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if n.kind != symStr || m.kind != symStr {
 			return s.fail("STACK_GLOBAL needs two strings, got %s and %s", m.kind, n.kind)
 		}
+		bad, err := s.moduleText(m.text)
+		if err != nil {
+			return err
+		}
+		if bad {
+			return s.push(s.unimportable(name, m.text, n.text))
+		}
 		return s.push(s.global(name, m.text, n.text))
 	case 'o':
 		items, err := s.popMark(name)
@@ -446,8 +640,10 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		s.unsafe(name, target, "OBJ instantiates a class directly")
 		return s.push(sym{kind: symOther})
 	case 0x82, 0x83, 0x84:
-		s.unsafe(name, "", "refers to the copyreg extension registry")
-		return s.push(sym{kind: symOther})
+		// copyreg's extension registry is empty in CPython and torch
+		// (nothing calls copyreg.add_extension), so CPython raises
+		// ValueError here and reads no further.
+		return s.fail("%s code %d: the copyreg extension registry is empty, CPython raises ValueError", name, arg)
 	case 'R':
 		return s.reduce()
 	case 0x81, 0x92:
@@ -467,25 +663,25 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 	case 'P':
 		return s.push(sym{kind: symStorage})
 	case 'q', 'r', 'p':
-		idx := uint32(arg)
+		idx := arg
 		if code == 'p' {
-			var v uint64
-			if _, err := fmt.Sscanf(string(raw), "%d", &v); err != nil || v > 1<<32-1 {
-				return s.fail("bad PUT index %q", raw)
+			v, r := memoIndexText(raw)
+			if err := s.text(r); err != nil {
+				return err
 			}
-			idx = uint32(v)
+			idx = v
 		}
 		return s.put(name, idx)
 	case 0x94:
-		return s.put(name, uint32(len(s.memo)))
+		return s.put(name, uint64(len(s.memo)))
 	case 'h', 'j', 'g':
-		idx := uint32(arg)
+		idx := arg
 		if code == 'g' {
-			var v uint64
-			if _, err := fmt.Sscanf(string(raw), "%d", &v); err != nil || v > 1<<32-1 {
-				return s.fail("bad GET index %q", raw)
+			v, r := memoIndexText(raw)
+			if err := s.text(r); err != nil {
+				return err
 			}
-			idx = uint32(v)
+			idx = v
 		}
 		x, ok := s.memo[idx]
 		if !ok {
@@ -493,10 +689,11 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		}
 		return s.push(x)
 	case 0x97:
-		s.unsafe(name, "", "out-of-band buffers are not data in the file")
-		return s.push(sym{kind: symOther})
+		// torch.load passes no buffers: CPython raises UnpicklingError.
+		return s.fail("NEXT_BUFFER: out-of-band buffers are not data in the file, and CPython without buffers raises an error")
 	case 0x98:
-		return nil
+		_, err := s.top(name)
+		return err
 	}
 	// Every remaining opcode pushes one plain value (ints, floats, None,
 	// booleans).
@@ -512,13 +709,13 @@ func tupleSym(items []sym) sym {
 	return sym{kind: symTuple}
 }
 
-func (s *scanner) put(name string, idx uint32) error {
+func (s *scanner) put(name string, idx uint64) error {
 	x, err := s.top(name)
 	if err != nil {
 		return err
 	}
 	if _, ok := s.memo[idx]; !ok && len(s.memo) >= maxMemo {
-		return s.fail("memo exceeds %d entries", maxMemo)
+		return s.ambiguous("the memo exceeds %d entries; embtool does not follow the pickle further, CPython would", maxMemo)
 	}
 	s.memo[idx] = x
 	return nil
@@ -530,7 +727,9 @@ func (s *scanner) expectTop(name string, want symKind) error {
 		return err
 	}
 	if x.kind != want {
-		return s.fail("%s on a %s, not a %s", name, x.kind, want)
+		// CPython calls the target's append, extend or add, whatever it
+		// is: the scan goes on.
+		s.soft("%s on a %s, not a %s", name, x.kind, want)
 	}
 	return nil
 }
@@ -543,18 +742,21 @@ func (s *scanner) countItems(name string, items []sym, step int) error {
 		return err
 	}
 	if x.kind != symDict && x.kind != symODict {
-		return s.fail("%s on a %s, not a dict", name, x.kind)
+		// CPython calls the target's __setitem__ (lists and tensors have
+		// one): the scan goes on.
+		s.soft("%s on a %s, not a dict", name, x.kind)
+		return nil
 	}
 	if x.kind == symODict {
 		for i := 0; i < len(items); i += step {
 			if items[i].kind == symBytes {
-				return s.fail("%s of a bytes key into an OrderedDict, which embtool cannot hold", name)
+				s.soft("%s of a bytes key into an OrderedDict, which embtool cannot hold", name)
 			}
 		}
 	}
 	s.dictItems += len(items) / step
 	if s.dictItems > maxDictItems {
-		return s.fail("more than %d dict items", maxDictItems)
+		s.soft("more than %d dict items", maxDictItems)
 	}
 	return nil
 }
@@ -570,11 +772,12 @@ func (s *scanner) reduce() error {
 	if err != nil {
 		return err
 	}
-	if args.kind != symTuple {
-		return s.fail("REDUCE arguments are a %s, not a tuple", args.kind)
-	}
 	if fn.kind != symGlobal {
 		s.unsafe("REDUCE", "", fmt.Sprintf("calls a %s, not a named global", fn.kind))
+		return s.push(sym{kind: symOther})
+	}
+	if fn.gk != notAllowed && args.kind != symTuple {
+		s.soft("REDUCE arguments are a %s, not a tuple", args.kind)
 		return s.push(sym{kind: symOther})
 	}
 	switch fn.gk {
@@ -592,7 +795,8 @@ func (s *scanner) reduce() error {
 		s.unsafe("REDUCE", fn.text, "would call it")
 		return s.push(sym{kind: symOther})
 	}
-	return s.fail("REDUCE calls %s, which is not callable data", fn.text)
+	s.soft("REDUCE calls %s, which is not callable data", fn.text)
+	return s.push(sym{kind: symOther})
 }
 
 func (s *scanner) newobj(code byte) error {
