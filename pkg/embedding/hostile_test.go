@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/pkg/tensor"
+	"github.com/embtool/embtool/pkg/torchpt"
 )
 
 const (
@@ -310,4 +312,29 @@ func FuzzDecode(f *testing.F) {
 			ehCheckEmbedding(t, e)
 		}
 	})
+}
+
+// TestAttacksRefused: every file of testdata/attacks runs code under
+// torch.load (testdata/gen proves it in CI), so reading it as an
+// embedding fails as unsafe — with AllowUnsafe too, for those whose view
+// is ambiguous or that are not a torch file at all (the polyglot).
+func TestAttacksRefused(t *testing.T) {
+	paths, _ := filepath.Glob("../../testdata/attacks/*/*")
+	n := 0
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".jsonl") || strings.HasSuffix(p, ".md") {
+			continue
+		}
+		n++
+		if e, _, err := ReadFile(p, Options{}); !errors.Is(err, torchpt.ErrUnsafe) {
+			t.Errorf("%s: read as %v, error %v; want unsafe", p, e != nil, err)
+		}
+	}
+	if n < 30 {
+		t.Fatalf("only %d attack files", n)
+	}
+	p := "../../testdata/attacks/pickle/polyglot_safetensors.pt"
+	if _, _, err := ReadFile(p, Options{AllowUnsafe: true}); !errors.Is(err, torchpt.ErrUnsafe) {
+		t.Errorf("%s with AllowUnsafe: %v, want unsafe", p, err)
+	}
 }

@@ -24,7 +24,8 @@ func File(r io.ReaderAt, size int64, name string) *Result {
 		res.Err = err
 		return res
 	}
-	switch f := sniff.Detect(head, size); f {
+	f := sniff.Detect(head, size)
+	switch f {
 	case sniff.Empty:
 		res.Kind = KindEmpty
 	case sniff.Safetensors:
@@ -47,6 +48,20 @@ func File(r io.ReaderAt, size int64, name string) *Result {
 		res.Kind = KindGitLFS
 	case sniff.Text:
 		res.Kind = KindText
+	}
+	// torch.load unpickles any file that is not a zip from byte 0 (after
+	// a tar check): safetensors, an image or text that is also a pickle
+	// naming code is refused, whatever else it reads as; so is a legacy
+	// file the reader gave up on before the scanner's every-pickle pass
+	// found code.
+	rescan := f != sniff.TorchZip && f != sniff.Empty
+	if f == sniff.Pickle || f == sniff.TorchPreview || f == sniff.Tar {
+		rescan = res.Err != nil && !errors.Is(res.Err, torchpt.ErrUnsafe)
+	}
+	if rescan {
+		if s := torchpt.ScanFile(r, size); s.Verdict() == torchpt.VerdictUnsafe {
+			res.Err = &torchpt.UnsafeError{Findings: s.Findings()}
+		}
 	}
 	return res
 }

@@ -194,10 +194,19 @@ func (d *zipDir) checkSecondEnd(r io.ReaderAt, size int64) error {
 // before its locator, right before the end record), and refuses every
 // layout where the two readers, or the two records, disagree.
 func (d *zipDir) readEnd(r io.ReaderAt, size int64) error {
-	start := max(0, size-tailWindow)
-	tail, err := readAt(r, start, int(size-start), "end of central directory")
+	// torch.save writes no comment, so its end record is the file's last
+	// bytes; every reader, scanning back from the end or trying that spot
+	// first, stops there, and the window (often tensor data) is not read.
+	start := size - endLen
+	tail, err := readAt(r, start, endLen, "end of central directory")
 	if err != nil {
 		return err
+	}
+	if le32(tail) != sigEnd || le16(tail[20:]) != 0 {
+		start = max(0, size-tailWindow)
+		if tail, err = readAt(r, start, int(size-start), "end of central directory"); err != nil {
+			return err
+		}
 	}
 	at := -1
 	for i := len(tail) - endLen; i >= 0; i-- {
@@ -656,6 +665,22 @@ const (
 func (e *zipEntry) read(r io.ReaderAt, limit int64) ([]byte, error) {
 	if err := e.readable(); err != nil {
 		return nil, err
+	}
+	return e.readData(r, limit)
+}
+
+// flagsHideData reports an entry whose flags say encrypted or patched:
+// torch and zipfile refuse to read it, but a tool that ignores the flags
+// reads the bytes as they are.
+func (e *zipEntry) flagsHideData() bool {
+	return e.Flags&(flagEncrypted|flagStrongEnc|flagPatched) != 0
+}
+
+// readData is read without the flag checks of readable; the method and
+// size checks stay.
+func (e *zipEntry) readData(r io.ReaderAt, limit int64) ([]byte, error) {
+	if e.Method == methodDeflate && e.UncompressedSize > maxDeflateRatio*e.CompressedSize+(1<<20) {
+		return nil, zipErr(e.Name, e.central, "deflated entry expands %d bytes to %d", e.CompressedSize, e.UncompressedSize)
 	}
 	if e.UncompressedSize > uint64(limit) {
 		return nil, &FormatError{Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize, limit)}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -428,5 +429,25 @@ func TestZipDirTorchZip64(t *testing.T) {
 	s := ScanFile(r, lay.Size)
 	if s.Verdict() != VerdictSafe || len(s.Records) != 3 {
 		t.Errorf("scan: %s %v %v", s.Verdict(), s.Findings(), s.Err)
+	}
+}
+
+// TestZipFlaggedPickleScanned: an encrypted or patched flag on a pickle
+// record whose bytes are a plain pickle hides nothing — a tool that
+// ignores the flag runs it — so its globals are found and counted.
+func TestZipFlaggedPickleScanned(t *testing.T) {
+	for name, flag := range map[string]uint16{"encrypted": 0x0001, "patched": 0x0020, "strong encryption": 0x0040} {
+		z := zbTorch(16)
+		e := z.add("archive/extra.pkl", []byte("\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03."), 16)
+		e.flags |= flag
+		z.b[e.off+6] |= byte(flag)
+		b := z.finish()
+		s := ScanFile(bytes.NewReader(b), int64(len(b)))
+		if s.Verdict() != VerdictUnsafe || !strings.Contains(fmt.Sprint(s.Findings()), "posix.system") {
+			t.Errorf("%s: scan %s, findings %v, want unsafe naming posix.system", name, s.Verdict(), s.Findings())
+		}
+		if !errors.Is(s.Err, ErrUnsupported) {
+			t.Errorf("%s: err %v, want the entry's unsupported flag kept", name, s.Err)
+		}
 	}
 }

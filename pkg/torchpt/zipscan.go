@@ -62,6 +62,16 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 		if readErr != nil && s.Err == nil {
 			s.Err = readErr
 		}
+		if isPickleName(e.Name) && inflateErr == nil && readErr != nil && e.flagsHideData() {
+			// A flag alone hides nothing: the bytes are still scanned as
+			// a flag-ignoring tool reads them, and a global found counts.
+			if data, err := e.readData(r, MaxPickleSize); err == nil {
+				if res, _ := Scan(data, e.Name); len(res.Findings) > 0 {
+					s.Pickles = append(s.Pickles, res)
+				}
+			}
+			continue
+		}
 		if !isPickleName(e.Name) || inflateErr != nil || readErr != nil {
 			// Not read when deflated entries claim too much: a deflate
 			// bomb would cost far more than the file (reported above).
