@@ -139,7 +139,7 @@ func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
 // Offsets in the result are those of the file.
 func scanAt(r io.ReaderAt, size, pos int64, record string) (*ScanResult, error) {
 	limit := min(size-pos, MaxPickleSize)
-	window := min(int64(4<<10), limit)
+	window := min(int64(512), limit) // grows ×8: a data file that is no pickle costs one small read
 	for {
 		buf := make([]byte, window)
 		n, err := r.ReadAt(buf, pos)
