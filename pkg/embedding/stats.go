@@ -154,14 +154,18 @@ func (e *Embedding) RowNorms() []float64 {
 func valueWarnings(v Named, st vectorStats) []string {
 	var out []string
 	if st.nan+st.inf > 0 {
-		out = append(out, fmt.Sprintf("%s: %d NaN and %d infinite values: the embedding will produce garbage", v.Key, st.nan, st.inf))
+		out = append(out, fmt.Sprintf("%s%d NaN and %d infinite values: the embedding will produce garbage", place(v.Key), st.nan, st.inf))
 	}
 	if len(st.zeroRows) > 0 {
 		zero := make([]string, len(st.zeroRows))
 		for i, r := range st.zeroRows {
 			zero[i] = fmt.Sprint(r)
 		}
-		out = append(out, fmt.Sprintf("%s: all-zero vectors %s", v.Key, listSome(zero, 8)))
+		if len(zero) == 1 {
+			out = append(out, fmt.Sprintf("%svector %s is all zero", place(v.Key), zero[0]))
+		} else {
+			out = append(out, fmt.Sprintf("%svectors %s are all zero", place(v.Key), listSome(zero, 8)))
+		}
 	}
 	// Identical rows, bit for bit: each repeat names the first row it equals.
 	t := v.Tensor
@@ -187,13 +191,13 @@ func valueWarnings(v Named, st vectorStats) []string {
 			}
 		}
 		if first >= 0 {
-			dups = append(dups, fmt.Sprintf("%d=%d", i, first))
+			dups = append(dups, fmt.Sprintf("vectors %d and %d are identical", first, i))
 			continue
 		}
 		groups[key] = append(groups[key], i)
 	}
 	if len(dups) > 0 {
-		out = append(out, fmt.Sprintf("%s: identical vectors %s", v.Key, listSome(dups, 8)))
+		out = append(out, place(v.Key)+listSome(dups, 8))
 	}
 	return out
 }
@@ -238,4 +242,14 @@ func listSome(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// place names where a vector warning applies in the user's words: the
+// encoder of an SDXL embedding, nothing for a single-tensor layout (whose
+// key, emb_params or "*", is an internal name).
+func place(key string) string {
+	if key == KeyClipL || key == KeyClipG {
+		return key + ": "
+	}
+	return ""
 }
