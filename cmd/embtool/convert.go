@@ -24,7 +24,7 @@ type writeFlags struct {
 func (w *writeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&w.layout, "layout", "", "a1111, kohya, diffusers or sdxl (default: by OUT's extension: .pt a1111, .safetensors kohya, .bin diffusers)")
 	fs.StringVar(&w.dtype, "dtype", "", "F32, F16 or BF16 (default: keep the input's)")
-	fs.StringVar(&w.name, "name", "", "the embedding's name (.pt), token (.bin) or metadata name (.safetensors)")
+	fs.StringVar(&w.name, "name", "", "the stored name (default: OUT's file name, which\nA1111 and ComfyUI use; diffusers uses the stored name)")
 	fs.BoolVar(&w.force, "force", false, "overwrite OUT if it exists")
 }
 
@@ -132,6 +132,11 @@ func savePlan(plan *embedding.Planned, width int, format, out string, force bool
 	}
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(stderr, "embtool: %s: %s\n", out, warning(w))
+	}
+	base := filepath.Base(out)
+	if stem := strings.TrimSuffix(base, filepath.Ext(base)); plan.Name != "" && plan.Name != stem {
+		fmt.Fprintf(stderr, "embtool: %s: %s\n", out, warning(fmt.Sprintf(
+			"the stored name %q differs from the file name %q: A1111 and ComfyUI use %q, diffusers %q", plan.Name, stem, stem, plan.Name)))
 	}
 	if err := embedding.Save(out, plan, format, force); err != nil {
 		fmt.Fprintf(stderr, "embtool: %v\n", outputError(out, err))

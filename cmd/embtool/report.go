@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -178,7 +179,7 @@ func inspectFile(path string, opts embedding.Options, withChecksum bool) report 
 	r.rowNorms = e.RowNorms()
 	r.Warnings = append(r.Warnings, e.Warnings...)
 	if e.StoredName != nil && *e.StoredName != r.Name && e.Container != embedding.ContainerPNG {
-		r.Warnings = append(r.Warnings, "stored name \""+*e.StoredName+"\" differs from the file name: A1111 and ComfyUI use the file name \""+r.Name+"\"")
+		r.Warnings = append(r.Warnings, fmt.Sprintf("stored name %q differs from the file name: A1111 and ComfyUI use the file name %q; diffusers uses the stored name %q", *e.StoredName, r.Name, *e.StoredName))
 	}
 	return r
 }
