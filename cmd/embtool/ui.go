@@ -109,3 +109,11 @@ func plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, strings.TrimSuffix(word, "s"))
 }
+
+// paintError is a failed file's error, red when the file is unsafe.
+func paintError(r report) string {
+	if len(r.Unsafe) > 0 {
+		return unsafeText(r.Error)
+	}
+	return r.Error
+}
