@@ -97,6 +97,11 @@ func writeTable(w io.Writer, reports []report, vectors bool, width int) {
 			c.width = max(c.width, runeWidth(s))
 		}
 	}
+	for _, r := range reports {
+		if r.Container == "" && r.kindWords != "" {
+			cols[0].width = max(cols[0].width, runeWidth(r.file))
+		}
+	}
 	if width > 0 {
 		cols = fit(cols, width)
 	}
@@ -210,53 +215,73 @@ func colsWidth(cols []*column) int {
 	return n - 2
 }
 
-// fit drops columns by rank, then cuts the paths, until the table fits.
+// fit makes the table fit width, giving up detail in this order: the
+// checkpoint, step, hash and dtype columns; the norms' min and max; the
+// length of names; the layout column; the length of paths (to 20); the
+// name column; then paths down to 8 columns.
 func fit(cols []*column, width int) []*column {
-	for colsWidth(cols) > width {
-		worst := -1
-		for i, c := range cols {
-			if c.drop > 0 && (worst < 0 || c.drop < cols[worst].drop) {
-				worst = i
+	dropUpTo := func(rank int) {
+		for colsWidth(cols) > width {
+			worst := -1
+			for i, c := range cols {
+				if c.drop > 0 && c.drop <= rank && (worst < 0 || c.drop < cols[worst].drop) {
+					worst = i
+				}
+			}
+			if worst < 0 {
+				return
+			}
+			cols = append(cols[:worst:worst], cols[worst+1:]...)
+		}
+	}
+	// Names and checkpoints are cut before the file, which says which
+	// row is which.
+	shrinkTo := func(floor int, file bool) {
+		for _, c := range cols {
+			over := colsWidth(cols) - width
+			if over <= 0 {
+				return
+			}
+			if c.shrink && (c.header == "FILE") == file && c.width > max(runeWidth(c.header), floor) {
+				c.width -= min(over, c.width-max(runeWidth(c.header), floor))
 			}
 		}
-		if worst < 0 {
-			break
-		}
-		cols = append(cols[:worst:worst], cols[worst+1:]...)
 	}
-	// Still too wide: the norms lose their min and max, then paths and
-	// names are cut (never below their header).
+	dropUpTo(4)
 	if colsWidth(cols) > width {
-		for _, c := range cols {
-			if strings.HasPrefix(c.header, "NORM") || c.header == "CLIP_G NORM" {
-				for k, s := range c.cells {
-					if parts := strings.Split(s, "/"); len(parts) == 3 {
-						c.cells[k] = parts[1]
-					}
-				}
-				if strings.HasPrefix(c.header, "NORM") {
-					c.header = "NORM"
-				}
-				c.width = runeWidth(c.header)
-				for _, s := range c.cells {
-					c.width = max(c.width, runeWidth(s))
-				}
-			}
-		}
+		meanOnly(cols)
 	}
-	for over := colsWidth(cols) - width; over > 0; over = colsWidth(cols) - width {
-		var widest *column
-		for _, c := range cols {
-			if c.shrink && c.width > max(runeWidth(c.header), 8) && (widest == nil || c.width > widest.width) {
-				widest = c
-			}
-		}
-		if widest == nil {
-			break
-		}
-		widest.width -= min(over, widest.width-max(runeWidth(widest.header), 8))
-	}
+	shrinkTo(12, false)
+	dropUpTo(5)
+	shrinkTo(20, true)
+	dropUpTo(6)
+	shrinkTo(8, true)
 	return cols
+}
+
+// meanOnly reduces the norm columns to the mean.
+func meanOnly(cols []*column) {
+	for _, c := range cols {
+		if !strings.HasPrefix(c.header, "NORM") && c.header != "CLIP_G NORM" {
+			continue
+		}
+		for k, s := range c.cells {
+			if parts := strings.Split(s, "/"); len(parts) == 3 {
+				c.cells[k] = parts[1]
+			}
+		}
+		switch {
+		case c.header == "CLIP_G NORM":
+		case strings.Contains(c.header, "clip_l"):
+			c.header = "NORM (L)"
+		default:
+			c.header = "NORM"
+		}
+		c.width = runeWidth(c.header)
+		for _, s := range c.cells {
+			c.width = max(c.width, runeWidth(s))
+		}
+	}
 }
 
 // cut shortens s to n columns: a path loses its start ("…sub/name.pt"),
