@@ -48,26 +48,26 @@ func (n norms) MarshalJSON() ([]byte, error) {
 // report is one line of inspect --json (design.md §1). Field names are
 // stable; fields may be added.
 type report struct {
-	Path             string            `json:"path"`
-	OK               bool              `json:"ok"`
-	Skipped          bool              `json:"skipped,omitempty"`
-	Kind             string            `json:"kind"`
-	Error            string            `json:"error,omitempty"`
-	Name             string            `json:"name,omitempty"`
-	StoredName       *string           `json:"stored_name"`
-	Container        string            `json:"container,omitempty"`
-	Layout           string            `json:"layout,omitempty"`
-	Model            string            `json:"model,omitempty"`
-	Vectors          int               `json:"vectors"`
-	Width            int               `json:"width"`
-	Token            string            `json:"token,omitempty"`
-	Tensors          []tensorReport    `json:"tensors"`
+	Path       string         `json:"path"`
+	OK         bool           `json:"ok"`
+	Skipped    bool           `json:"skipped,omitempty"`
+	Kind       string         `json:"kind"`
+	Error      string         `json:"error,omitempty"`
+	Name       string         `json:"name,omitempty"`
+	StoredName *string        `json:"stored_name"`
+	Container  string         `json:"container,omitempty"`
+	Layout     string         `json:"layout,omitempty"`
+	Model      string         `json:"model,omitempty"`
+	Vectors    int            `json:"vectors"`
+	Width      int            `json:"width"`
+	Token      string         `json:"token,omitempty"`
+	Tensors    []tensorReport `json:"tensors"`
 	// Norm summarises the vectors' L2 norms; an SDXL embedding has one
 	// summary per encoder instead (NormClipL, NormClipG), as merge --norm
 	// sets each encoder.
-	Norm      *normSummary `json:"norm,omitempty"`
-	NormClipL *normSummary `json:"norm_clip_l,omitempty"`
-	NormClipG *normSummary `json:"norm_clip_g,omitempty"`
+	Norm             *normSummary      `json:"norm,omitempty"`
+	NormClipL        *normSummary      `json:"norm_clip_l,omitempty"`
+	NormClipG        *normSummary      `json:"norm_clip_g,omitempty"`
 	Step             *int64            `json:"step"`
 	SDCheckpoint     *string           `json:"sd_checkpoint"`
 	SDCheckpointName *string           `json:"sd_checkpoint_name"`
@@ -94,14 +94,14 @@ type report struct {
 
 // failedReport is the short form of a file that could not be read.
 type failedReport struct {
-	Path   string   `json:"path"`
-	OK     bool     `json:"ok"`
-	Skipped bool    `json:"skipped,omitempty"`
-	Kind   string   `json:"kind"`
-	Error  string   `json:"error"`
-	SHA256 string   `json:"sha256,omitempty"`
-	Hash   string   `json:"hash,omitempty"`
-	Unsafe []string `json:"unsafe,omitempty"`
+	Path    string   `json:"path"`
+	OK      bool     `json:"ok"`
+	Skipped bool     `json:"skipped,omitempty"`
+	Kind    string   `json:"kind"`
+	Error   string   `json:"error"`
+	SHA256  string   `json:"sha256,omitempty"`
+	Hash    string   `json:"hash,omitempty"`
+	Unsafe  []string `json:"unsafe,omitempty"`
 }
 
 // MarshalJSON writes an unreadable file as {"path", "ok": false, "error"}
