@@ -31,9 +31,6 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON object per pair or group (JSON Lines)")
 	if done, st := parseFlags(fs, compareSynopsis, args, stdout, stderr); done {
-		if st == exitOK && len(args) > 0 {
-			fmt.Fprint(stdout, "\n"+compareHelp)
-		}
 		return st
 	}
 	if fs.NArg() == 0 {

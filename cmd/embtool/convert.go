@@ -13,7 +13,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--allow-unsafe] [--tensors] [--clip SDXL_MODEL [--bridge-k K]] IN OUT\n       embtool convert --to safetensors|pt|bin [-o OUTDIR] [--dry-run] [--force] PATH..."
+const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--tensors] IN OUT\n" +
+	"embtool convert --to safetensors|pt|bin [-o OUTDIR] [--dry-run] [--force] PATH..."
 
 // convertFlags are the flags convert and merge share.
 type writeFlags struct {
@@ -65,9 +66,6 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&bf.clip, "clip", "", "SD1 → SDXL (--layout sdxl): the SDXL checkpoint or diffusers folder whose token embeddings build clip_g")
 	fs.IntVar(&bf.k, "bridge-k", vocab.BridgeK, "SD1 → SDXL: how many nearest CLIP-L tokens each clip_g vector mixes")
 	if done, st := parseFlags(fs, convertSynopsis, args, stdout, stderr); done {
-		if st == exitOK {
-			fmt.Fprint(stdout, "\n"+bridgeHelp)
-		}
 		return st
 	}
 	c := converter{opts: embedding.Options{AllowUnsafe: *allowUnsafe}, tensors: *tensors, force: wf.force, flags: wf, bridge: bf}

@@ -20,8 +20,8 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	vectors := fs.Bool("vectors", false, "list every vector's L2 norm")
 	wide := fs.BoolP("wide", "w", false, "every column in full, whatever the terminal's width\n(the default when output is not a terminal)")
 	allowUnsafe := fs.Bool("allow-unsafe", false, "read tensors from a pickle that names disallowed globals (nothing is executed); the file still counts as failed")
-	nearest := fs.Int("nearest", 0, "list the K vocabulary tokens nearest each vector by cosine (needs --clip)")
-	clip := fs.String("clip", "", "a checkpoint or diffusers text encoder whose token embeddings --nearest and the strength check use")
+	nearest := fs.Int("nearest", 0, "list the `K` vocabulary tokens nearest each vector by cosine (needs --clip)")
+	clip := fs.String("clip", "", "the `MODEL` (a checkpoint or diffusers text encoder) whose token embeddings --nearest and the strength check use")
 	if done, st := parseFlags(fs, inspectSynopsis, args, stdout, stderr); done {
 		return st
 	}

@@ -59,9 +59,6 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON object per file (JSON Lines)")
 	if done, st := parseFlags(fs, scanSynopsis, args, stdout, stderr); done {
-		if st == exitOK {
-			fmt.Fprint(stdout, scanStatusHelp)
-		}
 		return st
 	}
 	if fs.NArg() == 0 {
