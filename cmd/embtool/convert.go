@@ -85,6 +85,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if samePath(in, out) {
 		return usageError(stderr, convertSynopsis, "%s is both input and output", in)
 	}
+	c.barOut = stderr
 	j := &job{in: in, out: out, named: true}
 	c.prepare(j)
 	if j.result == pending {

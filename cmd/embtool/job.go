@@ -150,7 +150,7 @@ func (c converter) prepare(j *job) {
 		return
 	}
 	for _, u := range e.Unsafe {
-		fmt.Fprintf(&j.stderr, "embtool: %s: warning: unsafe pickle content ignored (--allow-unsafe, nothing executed): %s\n", j.in, u)
+		fmt.Fprintf(&j.stderr, "embtool: %s: %s\n", j.in, paint(colorErr, ansiRed, "warning: unsafe pickle content ignored (--allow-unsafe, nothing executed): "+u))
 	}
 	e, bridgeWarnings, err := c.bridge.bridgeLayout(e, &j.target, j.in, sum)
 	if err != nil {
@@ -158,7 +158,7 @@ func (c converter) prepare(j *job) {
 		return
 	}
 	for _, w := range bridgeWarnings {
-		fmt.Fprintf(&j.stderr, "embtool: %s: warning: %s\n", j.in, w)
+		fmt.Fprintf(&j.stderr, "embtool: %s: %s\n", j.in, warning(w))
 	}
 	plan, err := embedding.Plan(e, j.target)
 	if err != nil {
@@ -197,7 +197,7 @@ func (c converter) prepareDict(j *job, say bool) {
 		return
 	}
 	for _, w := range d.Warnings() {
-		fmt.Fprintf(&j.stderr, "embtool: %s: warning: %s\n", j.in, w)
+		fmt.Fprintf(&j.stderr, "embtool: %s: %s\n", j.in, warning(w))
 	}
 	j.dict = d
 }

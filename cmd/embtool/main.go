@@ -92,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "embtool: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-	colorOn = colorFor(stderr)
+	colorErr, colorOut = colorFor(stderr), colorFor(stdout)
 	var mu sync.Mutex
 	embedding.OnOrphanRemoved = func(path string) {
 		mu.Lock()

@@ -74,9 +74,16 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			enc.Encode(r)
 			continue
 		}
-		fmt.Fprintf(stdout, "%-6s  %s\n", r.Verdict, r.Path)
+		verdict := fmt.Sprintf("%-6s", r.Verdict)
+		switch r.Verdict {
+		case torchpt.VerdictUnsafe:
+			verdict = paint(colorOut, ansiRed, verdict)
+		case torchpt.VerdictError:
+			verdict = paint(colorOut, ansiYellow, verdict)
+		}
+		fmt.Fprintf(stdout, "%s  %s\n", verdict, r.Path)
 		for _, f := range r.Findings {
-			fmt.Fprintf(stdout, "        ✗ %s\n", f)
+			fmt.Fprintf(stdout, "        ✗ %s\n", paint(colorOut, ansiRed, f))
 		}
 		if r.Error != "" {
 			fmt.Fprintf(stdout, "        ! %s\n", r.Error)

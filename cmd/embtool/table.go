@@ -134,7 +134,8 @@ func writeTable(w io.Writer, reports []report, vectors bool, width int) {
 			fmt.Fprintf(w, "      %s\n", paint(line))
 		}
 	}
-	plain := func(s string) string { return s }
+	red := func(s string) string { return paint(colorOut, ansiRed, s) }
+	yellow := func(s string) string { return paint(colorOut, ansiYellow, s) }
 	i := 0
 	for _, r := range reports {
 		if r.Container == "" {
@@ -163,15 +164,14 @@ func writeTable(w io.Writer, reports []report, vectors bool, width int) {
 			}
 		}
 		if r.Error != "" {
-			note("✗", r.Error, unsafeText)
+			note("✗", r.Error, red)
 		}
 		for _, u := range r.Unsafe {
-			note("✗", "unsafe: "+u, unsafeText)
+			note("✗", "unsafe: "+u, red)
 		}
 		for _, warn := range r.Warnings {
-			note("!", warn, func(s string) string { return paint(ansiYellow, s) })
+			note("!", warn, yellow)
 		}
-		_ = plain
 		writeNearest(w, r)
 	}
 }

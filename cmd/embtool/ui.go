@@ -18,10 +18,10 @@ func terminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// colorOn: warnings in yellow and unsafe findings in red on a terminal,
-// never in a pipe, never with NO_COLOR set (no-color.org) or TERM=dumb.
-// run sets it once from its stderr.
-var colorOn bool
+// colorErr and colorOut: warnings in yellow and unsafe findings in red
+// on a terminal, never in a pipe, never with NO_COLOR set (no-color.org)
+// or TERM=dumb. run sets them once, from its stderr and stdout.
+var colorErr, colorOut bool
 
 func colorFor(w io.Writer) bool {
 	return terminal(w) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
@@ -33,18 +33,15 @@ const (
 	ansiReset  = "\x1b[0m"
 )
 
-func paint(color, s string) string {
-	if !colorOn {
+func paint(on bool, color, s string) string {
+	if !on {
 		return s
 	}
 	return color + s + ansiReset
 }
 
-// warning is a warning line's text after "embtool: PATH: ".
-func warning(s string) string { return paint(ansiYellow, "warning: "+s) }
-
-// unsafeText marks an unsafe finding.
-func unsafeText(s string) string { return paint(ansiRed, s) }
+// warning is a warning line's text after "embtool: PATH: " on stderr.
+func warning(s string) string { return paint(colorErr, ansiYellow, "warning: "+s) }
 
 // termWidth is the width to fit the table to: $COLUMNS when set (as
 // ls does), else the terminal's, else 0 (not a terminal: no limit).
@@ -113,7 +110,7 @@ func plural(n int, word string) string {
 // paintError is a failed file's error, red when the file is unsafe.
 func paintError(r report) string {
 	if len(r.Unsafe) > 0 {
-		return unsafeText(r.Error)
+		return paint(colorErr, ansiRed, r.Error)
 	}
 	return r.Error
 }
