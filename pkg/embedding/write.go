@@ -209,9 +209,8 @@ func (p *Planned) noteLosses(e *Embedding, t Target) {
 		p.Metadata = extra
 		return
 	}
-	if e.StoredName != nil && *e.StoredName != p.Name {
-		lost(fmt.Sprintf("the stored name %q", *e.StoredName))
-	}
+	// A stored name the layout has no place for is not reported: the
+	// file name, which every UI then uses, replaces it by design.
 	if p.Step != nil {
 		lost("step")
 	}
