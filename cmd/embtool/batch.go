@@ -99,7 +99,7 @@ func writeBatchSummary(w io.Writer, n int, tally map[outcome]int, dryRun bool) {
 	if len(why) > 1 || tally[notEmbedding] > 0 || tally[duplicate] > 0 {
 		detail = " (" + strings.Join(why, ", ") + ")"
 	}
-	fmt.Fprintf(w, "embtool: %s: %s %d, skipped %d%s, failed %d\n", plural(n, "file"), verb, tally[wrote], skipped, detail, tally[failed]+tally[usageFailed])
+	summaryLine(w, fmt.Sprintf("%s: %s %d, skipped %d%s, failed %d", plural(n, "file"), verb, tally[wrote], skipped, detail, tally[failed]+tally[usageFailed]))
 }
 
 // resolveCollisions finds inputs that would write the same output before

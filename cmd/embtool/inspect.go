@@ -161,8 +161,8 @@ func writeInspectSummary(w io.Writer, reports []report) {
 	if skipped > 0 {
 		skip = fmt.Sprintf(", %d skipped (not embeddings: %s)", skipped, counts(skippedKinds))
 	}
-	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s)%s, %d failed%s, %d unsafe\n",
-		len(reports), len(reports)-failed-skipped, counts(layouts), counts(models), skip, failed, others, unsafe)
+	summaryLine(w, fmt.Sprintf("%d files: %d ok (%s; %s)%s, %d failed%s, %d unsafe",
+		len(reports), len(reports)-failed-skipped, counts(layouts), counts(models), skip, failed, others, unsafe))
 }
 
 // counts formats a tally as "a1111 3, kohya 2", largest first.

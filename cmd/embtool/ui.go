@@ -114,3 +114,13 @@ func paintError(r report) string {
 	}
 	return r.Error
 }
+
+// summaryLine prints a run's closing "embtool: …" line, wrapped under
+// its prefix to the width of w when that is a terminal (or $COLUMNS).
+func summaryLine(w io.Writer, text string) {
+	lines := wrapText(text, termWidth(w), len("embtool: "))
+	fmt.Fprintf(w, "embtool: %s\n", lines[0])
+	for _, l := range lines[1:] {
+		fmt.Fprintf(w, "         %s\n", l)
+	}
+}

@@ -216,6 +216,10 @@ func valueWarnings(v Named, st vectorStats) []string {
 			for _, r := range same[f] {
 				idx = append(idx, fmt.Sprint(r))
 			}
+			if len(idx) == n && n > 2 {
+				phrases = append(phrases, fmt.Sprintf("all %d vectors are identical", n))
+				continue
+			}
 			phrases = append(phrases, "vectors "+andList(idx, 6)+" are identical")
 		}
 		out = append(out, place(v.Key)+strings.Join(phrases[:min(len(phrases), 4)], "; ")+moreGroups(len(phrases)-4))
