@@ -55,6 +55,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		r.file = displayPath(in)
 		r.Skipped = r.other && !in.named
 		addVocab(&r, vs, *nearest)
+		r.e = nil
 		return r
 	})
 	embeddings := 0

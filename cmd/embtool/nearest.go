@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/embtool/embtool/pkg/cliptok"
-	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/vocab"
 )
 
@@ -158,8 +157,8 @@ func addVocab(r *report, vs *vocabSet, k int) {
 	if k <= 0 || vs == nil {
 		return
 	}
-	e, _, err := embedding.ReadFile(r.Path, embedding.Options{})
-	if err != nil || len(e.Vectors) == 0 {
+	e := r.e // read once, by inspectFile
+	if e == nil || len(e.Vectors) == 0 {
 		return
 	}
 	// The first tensor the model has a vocabulary for: clip_l for SDXL.

@@ -90,6 +90,8 @@ type report struct {
 	// other: a well-formed file that is not an embedding (a folder walk
 	// skips it).
 	other bool
+	// e is the embedding read, kept until --nearest has used it.
+	e *embedding.Embedding
 }
 
 // failedReport is the short form of a file that could not be read.
@@ -164,6 +166,7 @@ func inspectFile(path string, opts embedding.Options, withChecksum bool) report 
 		}
 		return r
 	}
+	r.e = e
 	r.OK = e.Refusal == "" && len(e.Unsafe) == 0
 	if e.Refusal != "" {
 		r.Error = e.Refusal
