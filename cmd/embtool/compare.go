@@ -37,6 +37,10 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, compareSynopsis, "compare needs two files, or a folder")
 	}
 	inputs := expandPaths(fs.Args(), embeddingExts)
+	if len(inputs) == 0 {
+		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))
+		return exitOK
+	}
 	type loaded struct {
 		item *compare.Item
 		file compare.File

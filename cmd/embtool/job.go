@@ -115,6 +115,12 @@ func (c converter) prepare(j *job) {
 		return
 	}
 	j.target, j.format = target, format
+	if !c.mkdirs {
+		if err := checkOutDir(j.out); err != nil {
+			j.fail("%v", err)
+			return
+		}
+	}
 	in, err := embedding.Open(j.in)
 	if err != nil {
 		j.fail("%v", err)

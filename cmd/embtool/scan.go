@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/embtool/embtool/pkg/scan"
 	"github.com/embtool/embtool/pkg/torchpt"
@@ -66,7 +67,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	reports := forEach(expandPaths(fs.Args(), pickleExts), stderr, scanPath)
+	inputs := expandPaths(fs.Args(), pickleExts)
+	if len(inputs) == 0 {
+		fmt.Fprintf(stderr, "embtool: no model files found under %s\n", strings.Join(fs.Args(), ", "))
+		return scanSafe
+	}
+	reports := forEach(inputs, stderr, scanPath)
 	verdicts := map[string]int{}
 	for _, r := range reports {
 		verdicts[r.Verdict]++
@@ -90,7 +96,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(reports) > 1 {
-		fmt.Fprintf(stderr, "embtool: %d files: %s\n", len(reports), counts(verdicts))
+		summaryLine(stderr, fmt.Sprintf("%d files: %s", len(reports), counts(verdicts)))
 	}
 	return scanStatus(verdicts)
 }
