@@ -72,6 +72,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))
 	}
 	defer writeInspectSummary(stderr, reports)
+
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
@@ -92,6 +93,22 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	if embeddings > 0 || *vectors {
 		writeTable(stdout, reports, *vectors, width)
+		// Notes that hold for the whole run follow the table, once
+		// (JSON carries them in each record's strength source).
+		seen := map[string]bool{}
+		for _, r := range reports {
+			for _, h := range r.hints {
+				if !seen[h] {
+					seen[h] = true
+					for i, line := range wrapText("* "+h, width, 2) {
+						if i > 0 {
+							line = "  " + line
+						}
+						fmt.Fprintln(stdout, line)
+					}
+				}
+			}
+		}
 	}
 	return status
 }

@@ -128,7 +128,8 @@ func (c converter) prepare(j *job) {
 	}
 	j.input = in
 	id := in.ID
-	asDict := c.tensors || (id.Kind != identify.KindEmbedding && !id.PixelsUnread && in.HoldsTensors() && id.Err == nil)
+	readable := id.Err == nil || (c.opts.AllowUnsafe && errors.Is(id.Err, torchpt.ErrUnsafe))
+	asDict := c.tensors || (id.Kind != identify.KindEmbedding && !id.PixelsUnread && in.HoldsTensors() && readable)
 	if asDict && !c.tensors && !j.named {
 		c.skip(j, id)
 		return

@@ -90,6 +90,8 @@ type report struct {
 	// other: a well-formed file that is not an embedding (a folder walk
 	// skips it).
 	other bool
+	// hints are advice for the whole run, said once on stderr.
+	hints []string
 	// e is the embedding read, kept until --nearest has used it.
 	e *embedding.Embedding
 }
