@@ -87,12 +87,21 @@ func writeBatchSummary(w io.Writer, n int, tally map[outcome]int, dryRun bool) {
 	skipped := 0
 	var why []string
 	for _, o := range []struct {
-		o    outcome
-		word string
-	}{{sameOutput, "up to date"}, {inFormat, "already in that format"}, {notEmbedding, "not embeddings"}, {duplicate, "duplicates"}} {
-		if tally[o.o] > 0 {
-			skipped += tally[o.o]
-			why = append(why, fmt.Sprintf("%d %s", tally[o.o], o.word))
+		o         outcome
+		one, many string
+	}{
+		{sameOutput, "up to date", "up to date"},
+		{inFormat, "already in that format", "already in that format"},
+		{notEmbedding, "not an embedding", "not embeddings"},
+		{duplicate, "duplicate", "duplicates"},
+	} {
+		if n := tally[o.o]; n > 0 {
+			skipped += n
+			word := o.many
+			if n == 1 {
+				word = o.one
+			}
+			why = append(why, fmt.Sprintf("%d %s", n, word))
 		}
 	}
 	detail := ""
