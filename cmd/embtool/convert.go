@@ -89,6 +89,11 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	j := &job{in: in, out: out, named: true}
 	c.prepare(j)
 	if j.result == pending {
+		// What reading said comes before the write's bar and messages.
+		stdout.Write(j.stdout.Bytes())
+		stderr.Write(j.stderr.Bytes())
+		j.stdout.Reset()
+		j.stderr.Reset()
 		c.write(j)
 	}
 	j.flush(stdout, stderr, nil)
