@@ -15,8 +15,10 @@ by `embtool convert` with exit status 1 and nothing written.  Every other file i
 .pt, .safetensors and .bin (SDXL to .bin must be refused the same way) and checked:
 
   (a) torch.load(weights_only=True) loads every .pt/.bin; tensors are bit-identical to torch's
-      reading of the source (F64 from a PNG becomes F32 when exact, 1-D becomes [1,D]); name,
-      step, sd_checkpoint, sd_checkpoint_name are kept (.pt name = stored name, else OUT's stem);
+      reading of the source (F64 from a PNG becomes F32 when exact, 1-D becomes [1,D]); step,
+      sd_checkpoint, sd_checkpoint_name are kept; the stored name (.pt name, .bin token,
+      .safetensors metadata name) is OUT's stem, the word A1111 and ComfyUI use, so every UI
+      agrees (issue 11);
   (b) A1111's modules/safe.py check (zip-name regex, one data.pkl, RestrictedUnpickler with its
       allow-list, actually unpickling data.pkl) accepts every .pt/.bin;
   (c) A1111's create_embedding_from_data dispatch finds the same vectors (count, width, float32
@@ -708,8 +710,9 @@ def _torch_load_weights_only(path):
 
 
 def _check_meta(got, s, out_stem, what, carried_name=None):
-    want_name = s.meta["name"] if s.meta["name"] is not None else (carried_name or out_stem)
-    want = dict(s.meta, name=want_name)
+    # The stored name written is OUT's stem whatever the source held (carried_name is
+    # kept for the call sites; names no longer travel).
+    want = dict(s.meta, name=out_stem)
     for k in META_KEYS:
         g = got.get(k)
         if g != want[k] or type(g) != type(want[k]):
@@ -754,15 +757,16 @@ def check_pt_contents(data, s, out_path, carried_name=None):
     _check_meta(data, s, out_stem, ".pt", carried_name)
 
 
-def check_bin_contents(data, s):
+def check_bin_contents(data, s, out_path):
+    out_stem = os.path.splitext(os.path.basename(out_path))[0]
     if type(data) is not dict or len(data) != 1:
         raise CheckError(".bin is not a one-key dict: %r" % (list(data.keys()) if isinstance(data, dict) else type(data)))
     (key, t), = data.items()
     d = bits_diff(t, s.tensors["emb"])
     if d:
         raise CheckError("%r: %s" % (key, d))
-    if s.token is not None and key != s.token:
-        raise CheckError("token %r, source token %r" % (key, s.token))
+    if key != out_stem:
+        raise CheckError("token %r, want OUT's stem %r" % (key, out_stem))
 
 
 def check_safetensors_contents(meta, tensors, s, out_path, want_name=None):
@@ -779,13 +783,9 @@ def check_safetensors_contents(meta, tensors, s, out_path, want_name=None):
     for k in META_KEYS:
         w = s.meta[k]
         g = meta.get(k)
-        if k == "name" and w is None and want_name is not None:
-            if g != want_name:
-                raise CheckError("__metadata__ name %r, want %r (the name of the .pt it was made from)" % (g, want_name))
-            continue
-        if k == "name" and w is None:
-            if g is not None and g != out_stem:
-                raise CheckError("__metadata__ name %r: the source has no name (want absent or %r)" % (g, out_stem))
+        if k == "name":
+            if g != out_stem:
+                raise CheckError("__metadata__ name %r, want OUT's stem %r" % (g, out_stem))
             continue
         if w is None:
             if g is not None:
@@ -875,7 +875,7 @@ def check_source(s, runner, work, res):
             if ext == ".pt":
                 check_pt_contents(data, s, out)
             else:
-                check_bin_contents(data, s)
+                check_bin_contents(data, s, out)
         except CheckError as e:
             errs["a"].append("%s: %s" % (name, e))
         safe_ok = True

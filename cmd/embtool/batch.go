@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,10 @@ import (
 
 // batch converts every input (files, or folders walked recursively) to
 // format, in parallel, writing OUT beside each input or mirrored under
-// outDir. Outputs that already hold the same tensors are skipped unless
-// --force; results print in path order.
+// outDir. Every input is read and planned first: inputs that would write
+// the same output are found before anything is written. Outputs that
+// already hold the same tensors are skipped unless --force; a folder
+// walk skips files that are not embeddings; results print in path order.
 func (c converter) batch(format, outDir string, dryRun bool, args []string, stdout, stderr io.Writer) int {
 	format = strings.ToLower(strings.TrimPrefix(format, "."))
 	if _, err := embedding.FormatForPath("x." + format); err != nil {
@@ -23,56 +24,143 @@ func (c converter) batch(format, outDir string, dryRun bool, args []string, stdo
 	if len(args) == 0 {
 		return usageError(stderr, convertSynopsis, "--to needs at least one file or folder")
 	}
-	c.skipSame, c.dryRun = true, dryRun
-	type result struct {
-		out, err bytes.Buffer
-		status   int
-		skipped  bool
+	c.skipSame, c.dryRun, c.mkdirs = true, dryRun, outDir != ""
+	inputs := expandPaths(args, embeddingExts)
+	if len(inputs) == 0 {
+		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(args, ", "))
+		return exitOK
 	}
-	results := forEach(expandPaths(args, embeddingExts), stderr, func(in input) *result {
-		r := &result{}
+	jobs := forEach(inputs, stderr, func(in input) *job {
+		j := &job{in: in.path, named: in.named}
 		if in.err != nil {
-			fmt.Fprintf(&r.err, "embtool: %s: %v\n", in.path, in.err)
-			r.status = exitFailed
-			return r
+			j.fail("%s: %v", in.path, in.err)
+			return j
 		}
-		out := batchOutput(in, outDir, format)
-		if samePath(in.path, out) {
-			fmt.Fprintf(&r.out, "skipped %s: already .%s\n", in.path, format)
-			r.skipped = true
-			return r
+		j.out = batchOutput(in, outDir, format)
+		if samePath(in.path, j.out) {
+			fmt.Fprintf(&j.stdout, "skipped %s: already .%s\n", in.path, format)
+			j.result = inFormat
+			return j
 		}
-		if !dryRun && outDir != "" {
-			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				fmt.Fprintf(&r.err, "embtool: %v\n", err)
-				r.status = exitFailed
-				return r
+		c.prepare(j)
+		return j
+	})
+	resolveCollisions(jobs)
+	var todo []*job
+	for _, j := range jobs {
+		if j.result == pending {
+			todo = append(todo, j)
+		}
+	}
+	forEachItem(todo, stderr, "written", func(j *job) struct{} {
+		if c.mkdirs && !dryRun {
+			if err := os.MkdirAll(filepath.Dir(j.out), 0o755); err != nil {
+				j.fail("%v", err)
+				return struct{}{}
 			}
 		}
-		r.status = c.convert(in.path, out, &r.out, &r.err)
-		r.skipped = strings.HasPrefix(r.out.String(), "skipped")
-		return r
+		c.write(j)
+		return struct{}{}
 	})
-	status, done, skipped, failed := exitOK, 0, 0, 0
-	for _, r := range results {
-		stdout.Write(r.out.Bytes())
-		stderr.Write(r.err.Bytes())
-		switch {
-		case r.status != exitOK:
+	var hints hintSet
+	status := exitOK
+	tally := map[outcome]int{}
+	for _, j := range jobs {
+		j.flush(stdout, stderr, &hints)
+		tally[j.result]++
+		if j.result == failed || j.result == usageFailed {
 			status = exitFailed
-			failed++
-		case r.skipped:
-			skipped++
-		default:
-			done++
 		}
 	}
+	hints.write(stderr)
+	writeBatchSummary(stderr, len(jobs), tally, dryRun)
+	return status
+}
+
+// writeBatchSummary ends a batch with counts: converted, skipped (and
+// why), failed.
+func writeBatchSummary(w io.Writer, n int, tally map[outcome]int, dryRun bool) {
 	verb := "converted"
 	if dryRun {
 		verb = "would convert"
 	}
-	fmt.Fprintf(stderr, "embtool: %d files: %s %d, skipped %d, failed %d\n", len(results), verb, done, skipped, failed)
-	return status
+	skipped := 0
+	var why []string
+	for _, o := range []struct {
+		o         outcome
+		one, many string
+	}{
+		{sameOutput, "up to date", "up to date"},
+		{inFormat, "already in that format", "already in that format"},
+		{notEmbedding, "not an embedding", "not embeddings"},
+		{duplicate, "duplicate", "duplicates"},
+	} {
+		if n := tally[o.o]; n > 0 {
+			skipped += n
+			word := o.many
+			if n == 1 {
+				word = o.one
+			}
+			why = append(why, fmt.Sprintf("%d %s", n, word))
+		}
+	}
+	detail := ""
+	if len(why) > 1 || tally[notEmbedding] > 0 || tally[duplicate] > 0 {
+		detail = " (" + strings.Join(why, ", ") + ")"
+	}
+	summaryLine(w, fmt.Sprintf("%s: %s %d, skipped %d%s, failed %d", plural(n, "file"), verb, tally[wrote], skipped, detail, tally[failed]+tally[usageFailed]))
+}
+
+// resolveCollisions finds inputs that would write the same output before
+// anything is written. When they all hold the same vectors, the first is
+// written and the others are skipped as its duplicates; otherwise none
+// of them is written, and they are reported together.
+func resolveCollisions(jobs []*job) {
+	byOut := map[string][]*job{}
+	var order []string
+	for _, j := range jobs {
+		if j.result != pending {
+			continue
+		}
+		key := filepath.Clean(j.out)
+		if runtimeFoldsCase {
+			key = strings.ToLower(key)
+		}
+		if byOut[key] == nil {
+			order = append(order, key)
+		}
+		byOut[key] = append(byOut[key], j)
+	}
+	for _, key := range order {
+		group := byOut[key]
+		if len(group) < 2 {
+			continue
+		}
+		same := true
+		for _, j := range group[1:] {
+			if j.plan == nil || group[0].plan == nil || !group[0].plan.SameVectors(j.plan) {
+				same = false
+			}
+		}
+		names := make([]string, len(group))
+		for i, j := range group {
+			names[i] = j.in
+		}
+		if same {
+			for _, j := range group[1:] {
+				fmt.Fprintf(&j.stdout, "skipped %s: same vectors as %s, which writes %s\n", j.in, group[0].in, group[0].out)
+				j.result = duplicate
+				j.close()
+			}
+			continue
+		}
+		group[0].fail("%s: %d inputs would write it and their vectors differ: %s; none of them is written (convert them one by one, or rename one)",
+			group[0].out, len(group), strings.Join(names, ", "))
+		for _, j := range group[1:] {
+			j.result = failed
+			j.close()
+		}
+	}
 }
 
 // batchOutput is the output path of one input: beside it, or under outDir

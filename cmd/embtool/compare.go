@@ -31,15 +31,16 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON object per pair or group (JSON Lines)")
 	if done, st := parseFlags(fs, compareSynopsis, args, stdout, stderr); done {
-		if st == exitOK && len(args) > 0 {
-			fmt.Fprint(stdout, "\n"+compareHelp)
-		}
 		return st
 	}
 	if fs.NArg() == 0 {
 		return usageError(stderr, compareSynopsis, "compare needs two files, or a folder")
 	}
 	inputs := expandPaths(fs.Args(), embeddingExts)
+	if len(inputs) == 0 {
+		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))
+		return exitOK
+	}
 	type loaded struct {
 		item *compare.Item
 		file compare.File

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,12 +9,12 @@ import (
 
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/tensor"
-	"github.com/embtool/embtool/pkg/torchpt"
 	"github.com/embtool/embtool/pkg/vocab"
 	"github.com/spf13/pflag"
 )
 
-const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--allow-unsafe] [--tensors] [--clip SDXL_MODEL [--bridge-k K]] IN OUT\n       embtool convert --to safetensors|pt|bin [-o OUTDIR] [--dry-run] [--force] PATH..."
+const convertSynopsis = "embtool convert [--layout L] [--dtype D] [--name N] [--force] [--tensors] IN OUT\n" +
+	"embtool convert --to safetensors|pt|bin [-o OUTDIR] [--dry-run] [--force] PATH..."
 
 // convertFlags are the flags convert and merge share.
 type writeFlags struct {
@@ -26,7 +25,7 @@ type writeFlags struct {
 func (w *writeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&w.layout, "layout", "", "a1111, kohya, diffusers or sdxl (default: by OUT's extension: .pt a1111, .safetensors kohya, .bin diffusers)")
 	fs.StringVar(&w.dtype, "dtype", "", "F32, F16 or BF16 (default: keep the input's)")
-	fs.StringVar(&w.name, "name", "", "the embedding's name (.pt), token (.bin) or metadata name (.safetensors)")
+	fs.StringVar(&w.name, "name", "", "the stored name (default: OUT's file name, which\nA1111 and ComfyUI use; diffusers uses the stored name)")
 	fs.BoolVar(&w.force, "force", false, "overwrite OUT if it exists")
 }
 
@@ -67,9 +66,6 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&bf.clip, "clip", "", "SD1 → SDXL (--layout sdxl): the SDXL checkpoint or diffusers folder whose token embeddings build clip_g")
 	fs.IntVar(&bf.k, "bridge-k", vocab.BridgeK, "SD1 → SDXL: how many nearest CLIP-L tokens each clip_g vector mixes")
 	if done, st := parseFlags(fs, convertSynopsis, args, stdout, stderr); done {
-		if st == exitOK {
-			fmt.Fprint(stdout, "\n"+bridgeHelp)
-		}
 		return st
 	}
 	c := converter{opts: embedding.Options{AllowUnsafe: *allowUnsafe}, tensors: *tensors, force: wf.force, flags: wf, bridge: bf}
@@ -89,10 +85,22 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if samePath(in, out) {
 		return usageError(stderr, convertSynopsis, "%s is both input and output", in)
 	}
-	return c.convert(in, out, stdout, stderr)
+	c.barOut = stderr
+	j := &job{in: in, out: out, named: true}
+	c.prepare(j)
+	if j.result == pending {
+		// What reading said comes before the write's bar and messages.
+		stdout.Write(j.stdout.Bytes())
+		stderr.Write(j.stderr.Bytes())
+		j.stdout.Reset()
+		j.stderr.Reset()
+		c.write(j)
+	}
+	j.flush(stdout, stderr, nil)
+	return j.status()
 }
 
-// converter converts one file; convert and batch convert share it.
+// converter converts files; convert and batch convert share it.
 type converter struct {
 	opts    embedding.Options
 	tensors bool
@@ -102,71 +110,12 @@ type converter struct {
 	// left alone (batch mode).
 	skipSame bool
 	dryRun   bool
-	bridge   bridgeFlags
-}
-
-func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
-	target, format, err := c.flags.target(out)
-	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
-		return exitUsage
-	}
-	if c.tensors || isCheckpoint(in) {
-		return c.convertTensorDict(in, out, format, target, stdout, stderr)
-	}
-	e, sum, err := embedding.ReadFile(in, c.opts)
-	if errors.Is(err, embedding.ErrNotEmbedding) && holdsTensorDict(in) {
-		fmt.Fprintf(stderr, "embtool: %s: %v; converting its tensors as a plain dict\n", in, err)
-		return c.convertTensorDict(in, out, format, target, stdout, stderr)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
-		var ue *torchpt.UnsafeError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "embtool: nothing written; --allow-unsafe extracts the tensors anyway (nothing is ever executed)\n")
-		}
-		return exitFailed
-	}
-	if reason := e.Refusal + e.OtherReason; reason != "" {
-		fmt.Fprintf(stderr, "embtool: %s: cannot convert as an embedding: %s\nembtool: to convert every tensor as a plain dict, pass --tensors\n", in, reason)
-		return exitFailed
-	}
-	for _, u := range e.Unsafe {
-		fmt.Fprintf(stderr, "embtool: %s: warning: unsafe pickle content ignored (--allow-unsafe, nothing executed): %s\n", in, u)
-	}
-	e, bridgeWarnings, err := c.bridge.bridgeLayout(e, &target, in, sum)
-	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
-		return exitFailed
-	}
-	for _, w := range bridgeWarnings {
-		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", in, w)
-	}
-	plan, err := embedding.Plan(e, target)
-	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
-		return exitFailed
-	}
-	if c.skipSame && !c.force {
-		if old, _, err := embedding.ReadFile(out, embedding.Options{}); err == nil && plan.Verify(old, format) == nil {
-			fmt.Fprintf(stdout, "skipped %s: already holds the same tensors\n", out)
-			return exitOK
-		}
-	}
-	if c.dryRun {
-		return c.dryRunReport(in, out, stdout, stderr)
-	}
-	return savePlan(plan, e.Width, format, out, c.force, stdout, stderr)
-}
-
-// dryRunReport says what a real run would do with out.
-func (c converter) dryRunReport(in, out string, stdout, stderr io.Writer) int {
-	if _, err := os.Lstat(out); err == nil && !c.force {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, embedding.ErrExists)
-		return exitFailed
-	}
-	fmt.Fprintf(stdout, "would write %s from %s\n", out, in)
-	return exitOK
+	// mkdirs: missing output folders are created (batch -o).
+	mkdirs bool
+	bridge bridgeFlags
+	// barOut is where a whole-checkpoint convert draws its bytes bar
+	// (nil: none).
+	barOut io.Writer
 }
 
 // writeEmbedding plans, saves and reports one output (merge's path).
@@ -181,11 +130,20 @@ func writeEmbedding(e *embedding.Embedding, target embedding.Target, format, out
 
 // savePlan prints the plan's warnings, saves it and reports the output.
 func savePlan(plan *embedding.Planned, width int, format, out string, force bool, stdout, stderr io.Writer) int {
+	if err := checkOutDir(out); err != nil {
+		fmt.Fprintf(stderr, "embtool: %v\n", err)
+		return exitFailed
+	}
 	for _, w := range plan.Warnings {
-		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", out, w)
+		fmt.Fprintf(stderr, "embtool: %s: %s\n", out, warning(w))
+	}
+	base := filepath.Base(out)
+	if stem := strings.TrimSuffix(base, filepath.Ext(base)); plan.Name != "" && plan.Name != stem {
+		fmt.Fprintf(stderr, "embtool: %s: %s\n", out, warning(fmt.Sprintf(
+			"the stored name %q differs from the file name %q: A1111 and ComfyUI use %q, diffusers %q", plan.Name, stem, stem, plan.Name)))
 	}
 	if err := embedding.Save(out, plan, format, force); err != nil {
-		fmt.Fprintf(stderr, "embtool: %v\n", err)
+		fmt.Fprintf(stderr, "embtool: %v\n", outputError(out, err))
 		return exitFailed
 	}
 	t := plan.Tensors[0].Tensor
@@ -202,71 +160,4 @@ func samePath(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-// checkpointSize: inputs this large are whole models, never embeddings
-// (the largest embeddings are a few hundred KB), so they are streamed.
-const checkpointSize = 64 << 20
-
-// isCheckpoint tells a model checkpoint from an embedding by extension
-// (.ckpt, .pth) or size.
-func isCheckpoint(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".ckpt", ".pth":
-		return true
-	}
-	st, err := os.Stat(path)
-	return err == nil && st.Size() > checkpointSize
-}
-
-// convertTensorDict converts every tensor of in, one at a time: whole
-// checkpoints of any size, or files that are not embeddings.
-func (c converter) convertTensorDict(in, out, format string, target embedding.Target, stdout, stderr io.Writer) int {
-	if target.Layout != "" || target.Name != "" {
-		fmt.Fprintf(stderr, "embtool: %s: --layout and --name apply to embeddings, not to a plain tensor dict\n", in)
-		return exitUsage
-	}
-	d, err := embedding.OpenTensorDict(in, c.opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", in, err)
-		return exitFailed
-	}
-	defer d.Close()
-	if len(d.Keys) == 0 {
-		fmt.Fprintf(stderr, "embtool: %s: no tensors to convert\n", in)
-		return exitFailed
-	}
-	for _, w := range d.Warnings() {
-		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", in, w)
-	}
-	if c.dryRun {
-		return c.dryRunReport(in, out, stdout, stderr)
-	}
-	if err := embedding.SaveTensorDict(out, d, format, target.DType, c.force); err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
-		return exitFailed
-	}
-	fmt.Fprintf(stdout, "wrote %s: %d tensors\n", out, len(d.Keys))
-	return exitOK
-}
-
-// holdsTensorDict: a torch or safetensors file, whose tensors convert can
-// copy as a plain dict when it is not an embedding (an image cannot).
-func holdsTensorDict(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 64)
-	n, _ := f.ReadAt(head, 0)
-	st, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	switch embedding.Container(head[:n], st.Size()) {
-	case embedding.ContainerTorchZip, embedding.ContainerTorchLegacy, embedding.ContainerSafetensors:
-		return true
-	}
-	return false
 }

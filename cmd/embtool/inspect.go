@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"path/filepath"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/identify"
@@ -21,9 +18,10 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("inspect", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON object per file (JSON Lines)")
 	vectors := fs.Bool("vectors", false, "list every vector's L2 norm")
+	wide := fs.BoolP("wide", "w", false, "every column in full, whatever the terminal's width\n(the default when output is not a terminal)")
 	allowUnsafe := fs.Bool("allow-unsafe", false, "read tensors from a pickle that names disallowed globals (nothing is executed); the file still counts as failed")
-	nearest := fs.Int("nearest", 0, "list the K vocabulary tokens nearest each vector by cosine (needs --clip)")
-	clip := fs.String("clip", "", "a checkpoint or diffusers text encoder whose token embeddings --nearest and the strength check use")
+	nearest := fs.Int("nearest", 0, "list the `K` vocabulary tokens nearest each vector by cosine (needs --clip)")
+	clip := fs.String("clip", "", "the `MODEL` (a checkpoint or diffusers text encoder) whose token embeddings --nearest and the strength check use")
 	if done, st := parseFlags(fs, inspectSynopsis, args, stdout, stderr); done {
 		return st
 	}
@@ -44,21 +42,37 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
 	status := exitOK
-	reports := forEach(expandPaths(fs.Args(), embeddingExts), stderr, func(in input) report {
+	inputs := expandPaths(fs.Args(), embeddingExts)
+	if len(inputs) == 0 {
+		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))
+		return exitOK
+	}
+	reports := forEach(inputs, stderr, func(in input) report {
 		if in.err != nil {
-			return report{Path: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
+			return report{Path: in.path, file: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
 		}
 		r := inspectFile(in.path, opts, *asJSON)
+		r.file = displayPath(in)
+		r.Skipped = r.other && !in.named
 		addVocab(&r, vs, *nearest)
+		r.e = nil
 		return r
 	})
+	embeddings := 0
 	for _, r := range reports {
-		if !r.OK {
+		if r.Container != "" {
+			embeddings++
+		}
+		if !r.OK && !r.Skipped {
 			status = exitFailed
-			fmt.Fprintf(stderr, "embtool: %s: %s\n", r.Path, r.Error)
+			fmt.Fprintf(stderr, "embtool: %s: %s\n", r.Path, paintError(r))
 		}
 	}
+	if embeddings == 0 && status == exitOK {
+		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))
+	}
 	defer writeInspectSummary(stderr, reports)
+
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
@@ -73,91 +87,30 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		}
 		return status
 	}
-	writeTable(stdout, reports, *vectors)
-	return status
-}
-
-// writeTable prints the human-readable table: one row per readable file,
-// its problems and warnings indented below it.
-func writeTable(w io.Writer, reports []report, vectors bool) {
-	header := []string{"NAME", "LAYOUT", "MODEL", "VECTORS", "DTYPE", "NORM min/mean/max", "STEP", "CHECKPOINT", "HASH"}
-	var rows [][]string
-	for _, r := range reports {
-		if r.Container == "" {
-			continue // unreadable: reported on stderr
-		}
-		min, mean, max := normStats(r)
-		size := "-"
-		if r.Vectors > 0 {
-			size = fmt.Sprintf("%d×%d", r.Vectors, r.Width)
-		}
-		rows = append(rows, []string{r.Name, r.Layout, r.Model, size, dtypes(r),
-			fmt.Sprintf("%.4f/%.4f/%.4f", min, mean, max), optInt(r.Step), checkpoint(r), r.Hash})
+	width := termWidth(stdout)
+	if *wide {
+		width = 0
 	}
-	widths := make([]int, len(header))
-	for _, row := range append([][]string{header}, rows...) {
-		for i, c := range row {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	printRow := func(row []string) {
-		var b strings.Builder
-		for i, c := range row {
-			b.WriteString(c)
-			if i < len(row)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
-			}
-		}
-		fmt.Fprintln(w, b.String())
-	}
-	printRow(header)
-	i := 0
-	for _, r := range reports {
-		if r.Container == "" {
-			if r.kindWords != "" { // not an embedding: what it is, in words
-				name := filepath.Base(r.Path)
-				fmt.Fprintf(w, "%s%s%s\n", name, strings.Repeat(" ", max(widths[0]-utf8.RuneCountInString(name), 0)+2), r.kindWords)
-			}
-			continue
-		}
-		printRow(rows[i])
-		i++
-		if vectors {
-			for _, t := range r.Tensors {
-				for j, n := range t.Norms {
-					fmt.Fprintf(w, "    %s[%d]  %.6f\n", t.Key, j, n)
+	if embeddings > 0 || *vectors {
+		writeTable(stdout, reports, *vectors, width)
+		// Notes that hold for the whole run follow the table, once
+		// (JSON carries them in each record's strength source).
+		seen := map[string]bool{}
+		for _, r := range reports {
+			for _, h := range r.hints {
+				if !seen[h] {
+					seen[h] = true
+					for i, line := range wrapText("* "+h, width, 2) {
+						if i > 0 {
+							line = "  " + line
+						}
+						fmt.Fprintln(stdout, line)
+					}
 				}
 			}
 		}
-		if r.Error != "" {
-			fmt.Fprintf(w, "    ✗ %s\n", r.Error)
-		}
-		for _, u := range r.Unsafe {
-			fmt.Fprintf(w, "    ✗ unsafe: %s\n", u)
-		}
-		for _, warn := range r.Warnings {
-			fmt.Fprintf(w, "    ! %s\n", warn)
-		}
-		writeNearest(w, r)
 	}
-}
-
-func normStats(r report) (min, mean, max float64) {
-	all := r.rowNorms
-	if all == nil {
-		for _, t := range r.Tensors {
-			all = append(all, t.Norms...)
-		}
-	}
-	if len(all) == 0 {
-		return 0, 0, 0
-	}
-	min, max = math.Inf(1), math.Inf(-1)
-	for _, n := range all {
-		min, max = math.Min(min, n), math.Max(max, n)
-		mean += n
-	}
-	return min, mean / float64(len(all)), max
+	return status
 }
 
 func dtypes(r report) string {
@@ -197,29 +150,37 @@ func writeInspectSummary(w io.Writer, reports []report) {
 	if len(reports) < 2 {
 		return
 	}
-	layouts, models, kinds := map[string]int{}, map[string]int{}, map[string]int{}
-	failed, unsafe := 0, 0
+	layouts, models, kinds, skippedKinds := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	failed, unsafe, skipped := 0, 0, 0
 	for _, r := range reports {
-		if r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown) {
-			kinds[r.Kind]++
-		}
+		other := r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown)
 		if len(r.Unsafe) > 0 {
 			unsafe++
 		}
-		if !r.OK {
+		switch {
+		case r.Skipped:
+			skipped++
+			skippedKinds[r.Kind]++
+		case !r.OK:
 			failed++
+			if other {
+				kinds[r.Kind]++
+			}
 		}
 		if r.Container != "" && r.OK {
 			layouts[r.Layout]++
 			models[r.Model]++
 		}
 	}
-	others := ""
+	others, skip := "", ""
 	if len(kinds) > 0 {
 		others = " (not embeddings: " + counts(kinds) + ")"
 	}
-	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s), %d failed%s, %d unsafe\n",
-		len(reports), len(reports)-failed, counts(layouts), counts(models), failed, others, unsafe)
+	if skipped > 0 {
+		skip = fmt.Sprintf(", %d skipped (not embeddings: %s)", skipped, counts(skippedKinds))
+	}
+	summaryLine(w, fmt.Sprintf("%d files: %d ok (%s; %s)%s, %d failed%s, %d unsafe",
+		len(reports), len(reports)-failed-skipped, counts(layouts), counts(models), skip, failed, others, unsafe))
 }
 
 // counts formats a tally as "a1111 3, kohya 2", largest first.

@@ -21,17 +21,33 @@ const (
 	exitUsage  = 2
 )
 
-const usage = `embtool — inspect, convert and blend textual-inversion embeddings.
-Never runs a pickle.
+const usage = `embtool — inspect, convert and blend textual-inversion embeddings
+(.pt, .bin, .safetensors, A1111 .png). Never runs a pickle.
 
-Usage:
-  embtool inspect [--json] [--vectors] PATH...
-  embtool scan    [--json] PATH...
-  embtool convert [--layout L] [--dtype D] [--name N] [--force] IN OUT
-  embtool merge   [--mode blend|concat] [--weights w1,w2,...] [--scale F | --norm X]
-                  [--vectors N] [--force] -o OUT IN[slice]...
+Usage: embtool COMMAND [flags] ARGS
 
-Run 'embtool COMMAND --help' for a command's flags.
+Commands:
+  inspect  [--json] [--vectors] PATH...      what each embedding is: layout,
+                                             model, vectors, norms, warnings
+  scan     [--json] PATH...                  what each pickle would import
+                                             and call, without running it
+  convert  [--dtype D] [--name N] IN OUT     one file to .pt, .safetensors
+                                             or .bin (by OUT's extension)
+  convert  --to FORMAT [-o DIR] PATH...      every file and folder at once
+  convert  --tensors IN OUT                  any tensor file as a plain dict
+  merge    [--weights W,...] -o OUT IN...    blend or concatenate embeddings
+  tokens   [--embeddings DIR] PROMPT         count a prompt's tokens as A1111
+  compare  A B | PATH...                     same vectors, containments and
+                                             name clashes
+  plot     -o OUT.png PATH...                draw the vectors' norms
+
+Run 'embtool help COMMAND' (or 'embtool COMMAND --help') for its flags
+and examples.
+
+Examples:
+  embtool inspect ~/sd/embeddings
+  embtool scan ~/Downloads/model.ckpt
+  embtool convert --to safetensors -o converted/ ~/sd/embeddings
 `
 
 func main() {
@@ -57,15 +73,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
+	case "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	case "help":
+		if len(args) == 1 {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		if _, ok := commands[args[1]]; ok {
+			return run([]string{args[1], "--help"}, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "embtool: help: unknown command %q\n\n%s", args[1], usage)
+		return exitUsage
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "embtool: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
+	colorErr, colorOut = colorFor(stderr), colorFor(stdout)
 	var mu sync.Mutex
 	embedding.OnOrphanRemoved = func(path string) {
 		mu.Lock()
@@ -83,17 +110,17 @@ func parseFlags(fs *pflag.FlagSet, synopsis string, args []string, stdout, stder
 	fs.Usage = func() {}
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(stdout, "Usage: %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+		writeHelp(stdout, fs, synopsis)
 		return true, exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %v\nUsage: %s\n", err, synopsis)
+		fmt.Fprintf(stderr, "embtool: %v\n%s\n", err, wrapSynopsis(synopsis))
 		return true, exitUsage
 	}
 	return false, exitOK
 }
 
 func usageError(stderr io.Writer, synopsis, format string, args ...any) int {
-	fmt.Fprintf(stderr, "embtool: %s\nUsage: %s\n", fmt.Sprintf(format, args...), synopsis)
+	fmt.Fprintf(stderr, "embtool: %s\n%s\n", fmt.Sprintf(format, args...), wrapSynopsis(synopsis))
 	return exitUsage
 }

@@ -43,13 +43,16 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if fs.Changed("weights") {
 		for _, w := range strings.Split(*weights, ",") {
 			f, err := strconv.ParseFloat(strings.TrimSpace(w), 64)
-			if err != nil {
-				return usageError(stderr, mergeSynopsis, "--weights: %q is not a number", w)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return usageError(stderr, mergeSynopsis, "--weights: %q is not a finite number", w)
 			}
 			opts.Weights = append(opts.Weights, f)
 		}
 	}
 	if fs.Changed("scale") {
+		if math.IsNaN(*scale) || math.IsInf(*scale, 0) {
+			return usageError(stderr, mergeSynopsis, "--scale %v: want a finite number", *scale)
+		}
 		opts.Scale = scale
 	}
 	if fs.Changed("norm") && *norm == "vocab" {
@@ -101,11 +104,36 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "embtool: warning: %s\n", w)
+		fmt.Fprintf(stderr, "embtool: %s\n", warning(w))
+	}
+	if bad := nonsense(merged); bad != "" && !wf.force {
+		fmt.Fprintf(stderr, "embtool: %s: nothing written: the result %s (--force writes it anyway)\n", *out, bad)
+		return exitFailed
 	}
 	// The recipe travels as target metadata: safetensors __metadata__, or
 	// the A1111 .pt's __metadata__ dict; other layouts warn that it is lost.
 	target.Metadata = merged.Metadata
 	merged.Metadata = nil
 	return writeEmbedding(merged, target, format, *out, wf.force, stdout, stderr)
+}
+
+// nonsense says what is wrong with a merge result no UI can use: every
+// vector zero (weights that cancel, such as 1,-1 on one file) or values
+// that are not finite; "" when it is usable.
+func nonsense(e *embedding.Embedding) string {
+	zero := true
+	for i := range e.Vectors {
+		for _, n := range e.VectorNorms(i) {
+			if math.IsNaN(n) || math.IsInf(n, 0) {
+				return "holds values that are not finite (NaN or infinite)"
+			}
+			if n != 0 {
+				zero = false
+			}
+		}
+	}
+	if zero {
+		return "is all zero (the weights cancel out)"
+	}
+	return ""
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/embtool/embtool/pkg/cliptok"
-	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/vocab"
 )
 
@@ -151,15 +150,17 @@ func addVocab(r *report, vs *vocabSet, k int) {
 			if m, _ := vs.matrix(t.Shape[len(t.Shape)-1]); m != nil {
 				basis = fmt.Sprintf("%s tokens average %.4f in %s", encoderName[enc], mean, vs.path)
 			}
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%svectors are about %s a word's strength (norms %.2f–%.2f; %s)",
-				prefix, about, lo*mean, hi*mean, basis))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%svectors are about %s a word's strength* (norms %.2f–%.2f)",
+				prefix, about, lo*mean, hi*mean))
+			// The basis is the same for every file: said once per run.
+			r.hints = append(r.hints, "a word's strength: "+basis)
 		}
 	}
 	if k <= 0 || vs == nil {
 		return
 	}
-	e, _, err := embedding.ReadFile(r.Path, embedding.Options{})
-	if err != nil || len(e.Vectors) == 0 {
+	e := r.e // read once, by inspectFile
+	if e == nil || len(e.Vectors) == 0 {
 		return
 	}
 	// The first tensor the model has a vocabulary for: clip_l for SDXL.

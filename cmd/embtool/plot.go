@@ -30,6 +30,10 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, plotSynopsis, "%v", err)
 	}
+	if err := checkOutDir(*out); err != nil {
+		fmt.Fprintf(stderr, "embtool: %v\n", err)
+		return exitFailed
+	}
 	if _, err := os.Lstat(*out); err == nil && !*force {
 		fmt.Fprintf(stderr, "embtool: %s: %v\n", *out, embedding.ErrExists)
 		return exitFailed

@@ -12,26 +12,31 @@ import (
 
 // forEach runs fn over the inputs on a bounded pool of workers (one per
 // CPU) and returns the results in input order, so output is stable
-// whatever order the work finishes in. A progress bar is drawn on stderr
-// when it is a terminal and there is more than one input.
+// whatever order the work finishes in. A progress bar with an ETA is
+// drawn on stderr when it is a terminal and there is more than one input.
 func forEach[T any](inputs []input, stderr io.Writer, fn func(input) T) []T {
-	out := make([]T, len(inputs))
-	bar, done := progressBar(len(inputs), stderr)
+	return forEachItem(inputs, stderr, "files", fn)
+}
+
+// forEachItem is forEach over any items; what names them on the bar.
+func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) T) []T {
+	out := make([]T, len(items))
+	bar, done := progressBar(int64(len(items)), stderr, decor.CountersNoUnit("%d/%d "+what))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), max(len(inputs), 1)); w++ {
+	for w := 0; w < min(runtime.GOMAXPROCS(0), max(len(items), 1)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = fn(inputs[i])
+				out[i] = fn(items[i])
 				if bar != nil {
 					bar.Increment()
 				}
 			}
 		}()
 	}
-	for i := range inputs {
+	for i := range items {
 		jobs <- i
 	}
 	close(jobs)
@@ -40,20 +45,17 @@ func forEach[T any](inputs []input, stderr io.Writer, fn func(input) T) []T {
 	return out
 }
 
-// progressBar returns a bar, or nil when stderr is not a terminal (CI,
-// pipes, tests) or there is a single file.
-func progressBar(total int, stderr io.Writer) (*mpb.Bar, func()) {
-	f, ok := stderr.(*os.File)
-	if !ok || total < 2 {
+// progressBar returns a bar counting to total, or nil when stderr is not
+// a terminal (CI, pipes, tests) or there is a single item. It shows the
+// count, the percentage and an ETA, and is removed when complete.
+func progressBar(total int64, stderr io.Writer, counter decor.Decorator) (*mpb.Bar, func()) {
+	if total < 2 || !terminal(stderr) {
 		return nil, func() {}
 	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil, func() {}
-	}
-	p := mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
-	bar := p.AddBar(int64(total),
-		mpb.PrependDecorators(decor.CountersNoUnit("%d/%d files")),
-		mpb.AppendDecorators(decor.Percentage()),
+	p := mpb.New(mpb.WithOutput(stderr.(*os.File)), mpb.WithWidth(30))
+	bar := p.AddBar(total,
+		mpb.PrependDecorators(counter),
+		mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_MMSS)),
 		mpb.BarRemoveOnComplete())
 	return bar, p.Wait
 }

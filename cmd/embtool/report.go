@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -47,19 +48,26 @@ func (n norms) MarshalJSON() ([]byte, error) {
 // report is one line of inspect --json (design.md §1). Field names are
 // stable; fields may be added.
 type report struct {
-	Path             string            `json:"path"`
-	OK               bool              `json:"ok"`
-	Kind             string            `json:"kind"`
-	Error            string            `json:"error,omitempty"`
-	Name             string            `json:"name,omitempty"`
-	StoredName       *string           `json:"stored_name"`
-	Container        string            `json:"container,omitempty"`
-	Layout           string            `json:"layout,omitempty"`
-	Model            string            `json:"model,omitempty"`
-	Vectors          int               `json:"vectors"`
-	Width            int               `json:"width"`
-	Token            string            `json:"token,omitempty"`
-	Tensors          []tensorReport    `json:"tensors"`
+	Path       string         `json:"path"`
+	OK         bool           `json:"ok"`
+	Skipped    bool           `json:"skipped,omitempty"`
+	Kind       string         `json:"kind"`
+	Error      string         `json:"error,omitempty"`
+	Name       string         `json:"name,omitempty"`
+	StoredName *string        `json:"stored_name"`
+	Container  string         `json:"container,omitempty"`
+	Layout     string         `json:"layout,omitempty"`
+	Model      string         `json:"model,omitempty"`
+	Vectors    int            `json:"vectors"`
+	Width      int            `json:"width"`
+	Token      string         `json:"token,omitempty"`
+	Tensors    []tensorReport `json:"tensors"`
+	// Norm summarises the vectors' L2 norms; an SDXL embedding has one
+	// summary per encoder instead (NormClipL, NormClipG), as merge --norm
+	// sets each encoder.
+	Norm             *normSummary      `json:"norm,omitempty"`
+	NormClipL        *normSummary      `json:"norm_clip_l,omitempty"`
+	NormClipG        *normSummary      `json:"norm_clip_g,omitempty"`
 	Step             *int64            `json:"step"`
 	SDCheckpoint     *string           `json:"sd_checkpoint"`
 	SDCheckpointName *string           `json:"sd_checkpoint_name"`
@@ -76,17 +84,28 @@ type report struct {
 	rowNorms []float64
 	// kindWords describes a file that is not an embedding, for the table.
 	kindWords string
+	// file is the path shown in the table: relative to the folder
+	// argument it was found under, or as named.
+	file string
+	// other: a well-formed file that is not an embedding (a folder walk
+	// skips it).
+	other bool
+	// hints are advice for the whole run, said once on stderr.
+	hints []string
+	// e is the embedding read, kept until --nearest has used it.
+	e *embedding.Embedding
 }
 
 // failedReport is the short form of a file that could not be read.
 type failedReport struct {
-	Path   string   `json:"path"`
-	OK     bool     `json:"ok"`
-	Kind   string   `json:"kind"`
-	Error  string   `json:"error"`
-	SHA256 string   `json:"sha256,omitempty"`
-	Hash   string   `json:"hash,omitempty"`
-	Unsafe []string `json:"unsafe,omitempty"`
+	Path    string   `json:"path"`
+	OK      bool     `json:"ok"`
+	Skipped bool     `json:"skipped,omitempty"`
+	Kind    string   `json:"kind"`
+	Error   string   `json:"error"`
+	SHA256  string   `json:"sha256,omitempty"`
+	Hash    string   `json:"hash,omitempty"`
+	Unsafe  []string `json:"unsafe,omitempty"`
 }
 
 // MarshalJSON writes an unreadable file as {"path", "ok": false, "error"}
@@ -99,7 +118,7 @@ func (r report) MarshalJSON() ([]byte, error) {
 		if kind == "" {
 			kind = string(identify.KindUnknown)
 		}
-		v = failedReport{r.Path, false, kind, r.Error, r.SHA256, r.Hash, r.Unsafe}
+		v = failedReport{r.Path, false, r.Skipped, kind, r.Error, r.SHA256, r.Hash, r.Unsafe}
 	}
 	// Token names such as <birb-style> stay readable: no HTML escaping.
 	var b bytes.Buffer
@@ -139,6 +158,7 @@ func inspectFile(path string, opts embedding.Options, withChecksum bool) report 
 			if id.Kind != identify.KindEmbedding && id.Kind != identify.KindUnknown {
 				r.kindWords = id.Description()
 			}
+			r.other = id.Err == nil && errors.Is(err, embedding.ErrNotEmbedding)
 		}
 		var ue *torchpt.UnsafeError
 		if id := embedding.Identified(err); errors.As(err, &ue) || id != nil && errors.As(id.Err, &ue) {
@@ -148,6 +168,7 @@ func inspectFile(path string, opts embedding.Options, withChecksum bool) report 
 		}
 		return r
 	}
+	r.e = e
 	r.OK = e.Refusal == "" && len(e.Unsafe) == 0
 	if e.Refusal != "" {
 		r.Error = e.Refusal
@@ -176,9 +197,49 @@ func inspectFile(path string, opts embedding.Options, withChecksum bool) report 
 		}
 	}
 	r.rowNorms = e.RowNorms()
+	if e.Layout == embedding.LayoutSDXL {
+		for _, t := range r.Tensors {
+			switch t.Key {
+			case embedding.KeyClipL:
+				r.NormClipL = summarise(t.Norms)
+			case embedding.KeyClipG:
+				r.NormClipG = summarise(t.Norms)
+			}
+		}
+	} else if len(r.Tensors) > 0 {
+		r.Norm = summarise(r.rowNorms)
+	}
 	r.Warnings = append(r.Warnings, e.Warnings...)
 	if e.StoredName != nil && *e.StoredName != r.Name && e.Container != embedding.ContainerPNG {
-		r.Warnings = append(r.Warnings, "stored name \""+*e.StoredName+"\" differs from the file name: A1111 and ComfyUI use the file name \""+r.Name+"\"")
+		r.Warnings = append(r.Warnings, fmt.Sprintf("stored name %q differs from the file name: A1111 and ComfyUI use the file name %q; diffusers uses the stored name %q", *e.StoredName, r.Name, *e.StoredName))
 	}
 	return r
+}
+
+// normSummary is the least, mean and largest of a set of norms (null in
+// JSON where not finite).
+type normSummary struct {
+	Min  float64 `json:"-"`
+	Mean float64 `json:"-"`
+	Max  float64 `json:"-"`
+}
+
+// MarshalJSON writes {"min","mean","max"}, with null for a non-finite value.
+func (s normSummary) MarshalJSON() ([]byte, error) {
+	n, _ := norms{s.Min, s.Mean, s.Max}.MarshalJSON()
+	parts := strings.Split(strings.Trim(string(n), "[]"), ",")
+	return []byte(`{"min":` + parts[0] + `,"mean":` + parts[1] + `,"max":` + parts[2] + `}`), nil
+}
+
+func summarise(ns []float64) *normSummary {
+	if len(ns) == 0 {
+		return nil
+	}
+	s := &normSummary{Min: math.Inf(1), Max: math.Inf(-1)}
+	for _, n := range ns {
+		s.Min, s.Max = math.Min(s.Min, n), math.Max(s.Max, n)
+		s.Mean += n
+	}
+	s.Mean /= float64(len(ns))
+	return s
 }

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
-	"github.com/embtool/embtool/pkg/embedding"
-	"github.com/embtool/embtool/pkg/pngembed"
-	"github.com/embtool/embtool/pkg/safetensors"
+	"github.com/embtool/embtool/pkg/scan"
 	"github.com/embtool/embtool/pkg/torchpt"
 	"github.com/spf13/pflag"
 )
@@ -63,9 +60,6 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON object per file (JSON Lines)")
 	if done, st := parseFlags(fs, scanSynopsis, args, stdout, stderr); done {
-		if st == exitOK {
-			fmt.Fprint(stdout, scanStatusHelp)
-		}
 		return st
 	}
 	if fs.NArg() == 0 {
@@ -73,7 +67,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	reports := forEach(expandPaths(fs.Args(), pickleExts), stderr, scanPath)
+	inputs := expandPaths(fs.Args(), pickleExts)
+	if len(inputs) == 0 {
+		fmt.Fprintf(stderr, "embtool: no model files found under %s\n", strings.Join(fs.Args(), ", "))
+		return scanSafe
+	}
+	reports := forEach(inputs, stderr, scanPath)
 	verdicts := map[string]int{}
 	for _, r := range reports {
 		verdicts[r.Verdict]++
@@ -81,16 +80,23 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			enc.Encode(r)
 			continue
 		}
-		fmt.Fprintf(stdout, "%-6s  %s\n", r.Verdict, r.Path)
+		verdict := fmt.Sprintf("%-6s", r.Verdict)
+		switch r.Verdict {
+		case torchpt.VerdictUnsafe:
+			verdict = paint(colorOut, ansiRed, verdict)
+		case torchpt.VerdictError:
+			verdict = paint(colorOut, ansiYellow, verdict)
+		}
+		fmt.Fprintf(stdout, "%s  %s\n", verdict, r.Path)
 		for _, f := range r.Findings {
-			fmt.Fprintf(stdout, "        ✗ %s\n", f)
+			fmt.Fprintf(stdout, "        ✗ %s\n", paint(colorOut, ansiRed, f))
 		}
 		if r.Error != "" {
 			fmt.Fprintf(stdout, "        ! %s\n", r.Error)
 		}
 	}
 	if len(reports) > 1 {
-		fmt.Fprintf(stderr, "embtool: %d files: %s\n", len(reports), counts(verdicts))
+		summaryLine(stderr, fmt.Sprintf("%d files: %s", len(reports), counts(verdicts)))
 	}
 	return scanStatus(verdicts)
 }
@@ -112,58 +118,13 @@ func scanPath(in input) scanReport {
 		r.Verdict, r.Error = torchpt.VerdictError, err.Error()
 		return r
 	}
-	s := scanAny(f, st.Size())
-	r.Verdict, r.Format = s.Verdict(), s.Format
-	r.Records = s.Records
-	if r.Format == "" && s.Err == nil {
-		// No pickle: check that the file is what it claims to be.
-		r.Format = "no pickle"
-		if err := checkDataFile(f, st.Size()); err != nil {
-			r.Verdict, r.Error = torchpt.VerdictError, err.Error()
-		}
-	}
-	for _, p := range s.Pickles {
-		r.Globals = append(r.Globals, p.Globals...)
-	}
-	for _, fd := range s.Findings() {
+	s := scan.File(f, st.Size())
+	r.Verdict, r.Format, r.Records, r.Globals = s.Verdict, s.Format, s.Records, s.Globals
+	for _, fd := range s.Findings {
 		r.Findings = append(r.Findings, fd.String())
 	}
 	if s.Err != nil {
 		r.Error = s.Err.Error()
 	}
 	return r
-}
-
-// checkDataFile validates a file that holds no pickle: a safetensors
-// file must be valid, an image may be a plain picture, anything else is
-// not a format embtool knows.
-func checkDataFile(f *os.File, size int64) error {
-	head := make([]byte, 64)
-	n, _ := f.ReadAt(head, 0)
-	switch embedding.Container(head[:n], size) {
-	case embedding.ContainerSafetensors:
-		_, err := safetensors.Open(f, size)
-		return err
-	case embedding.ContainerPNG:
-		if _, err := pngembed.Decode(f, size); err != nil && !errors.Is(err, pngembed.ErrNotEmbedding) {
-			return err
-		}
-		return nil
-	}
-	if bytes.HasPrefix(head, []byte("\xff\xd8\xff")) {
-		return nil // a JPEG picture: no code, no embedding
-	}
-	return fmt.Errorf("not a torch, safetensors or PNG file")
-}
-
-// scanAny scans a NumPy .npy file as numpy.load reads it (its 0x93 magic
-// is also a pickle opcode, so it must be told apart first) and anything
-// else with torchpt.ScanFile.
-func scanAny(f *os.File, size int64) *torchpt.FileScan {
-	head := make([]byte, 8)
-	n, _ := f.ReadAt(head, 0)
-	if torchpt.IsNPY(head[:n]) {
-		return torchpt.ScanNPY(f, size)
-	}
-	return torchpt.ScanFile(f, size)
 }

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -42,7 +43,9 @@ type input struct {
 	// root is the folder argument the file was found under (the file's own
 	// folder for a file argument): batch convert mirrors paths below it.
 	root string
-	err  error
+	// named: the file was named on the command line, not found by a walk.
+	named bool
+	err   error
 }
 
 // expandPaths turns the command line into files: a file is taken as given,
@@ -54,11 +57,11 @@ func expandPaths(args []string, exts map[string]bool) []input {
 	for _, arg := range args {
 		st, err := os.Stat(arg)
 		if err != nil {
-			out = append(out, input{path: arg, err: err})
+			out = append(out, input{path: arg, err: err, named: true})
 			continue
 		}
 		if !st.IsDir() {
-			out = append(out, input{path: arg, root: filepath.Dir(arg)})
+			out = append(out, input{path: arg, root: filepath.Dir(arg), named: true})
 			continue
 		}
 		var found []input
@@ -92,3 +95,7 @@ func isFile(p string, d fs.DirEntry) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
 }
+
+// runtimeFoldsCase: file names that differ only in case name one file
+// (Windows, macOS by default), so two outputs so named collide.
+const runtimeFoldsCase = runtime.GOOS == "windows" || runtime.GOOS == "darwin"

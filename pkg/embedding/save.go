@@ -83,3 +83,19 @@ func (p *Planned) Verify(e *Embedding, format string) error {
 func sameInt(a, b *int64) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
+
+// SameVectors reports whether p and q would write the same tensors: the
+// same keys, dtypes, shapes and bytes (names and metadata aside).
+func (p *Planned) SameVectors(q *Planned) bool {
+	if p.Layout != q.Layout || len(p.Tensors) != len(q.Tensors) {
+		return false
+	}
+	for i, a := range p.Tensors {
+		b := q.Tensors[i]
+		if a.Key != b.Key || a.Tensor.DType != b.Tensor.DType ||
+			!reflect.DeepEqual(a.Tensor.Shape, b.Tensor.Shape) || !bytes.Equal(a.Tensor.Data, b.Tensor.Data) {
+			return false
+		}
+	}
+	return true
+}

@@ -154,20 +154,30 @@ func (e *Embedding) RowNorms() []float64 {
 func valueWarnings(v Named, st vectorStats) []string {
 	var out []string
 	if st.nan+st.inf > 0 {
-		out = append(out, fmt.Sprintf("%s: %d NaN and %d infinite values: the embedding will produce garbage", v.Key, st.nan, st.inf))
+		out = append(out, fmt.Sprintf("%s%d NaN and %d infinite values: the embedding will produce garbage", place(v.Key), st.nan, st.inf))
 	}
 	if len(st.zeroRows) > 0 {
 		zero := make([]string, len(st.zeroRows))
 		for i, r := range st.zeroRows {
 			zero[i] = fmt.Sprint(r)
 		}
-		out = append(out, fmt.Sprintf("%s: all-zero vectors %s", v.Key, listSome(zero, 8)))
+		if len(zero) == 1 {
+			out = append(out, fmt.Sprintf("%svector %s is all zero", place(v.Key), zero[0]))
+		} else {
+			out = append(out, fmt.Sprintf("%svectors %s are all zero", place(v.Key), andList(zero, 8)))
+		}
 	}
-	// Identical rows, bit for bit: each repeat names the first row it equals.
+	// Identical rows, bit for bit, grouped: "vectors 1 and 4 are
+	// identical; vectors 2, 5 and 9 are identical". All-zero rows are
+	// reported above, not again as repeats of one another.
 	t := v.Tensor
 	n, _ := t.Rows()
 	if n < 2 || len(t.Data)%n != 0 {
 		return out
+	}
+	zero := map[int]bool{}
+	for _, r := range st.zeroRows {
+		zero[r] = true
 	}
 	rowBytes := len(t.Data) / n
 	row := func(i int) []byte { return t.Data[i*rowBytes : (i+1)*rowBytes] }
@@ -176,8 +186,12 @@ func valueWarnings(v Named, st vectorStats) []string {
 	// row in full would cost as much as reading the file again.
 	var key [16]byte
 	groups := map[[16]byte][]int{}
-	var dups []string
+	same := map[int][]int{} // first row → the rows equal to it, in order
+	var firsts []int
 	for i := 0; i < n; i++ {
+		if zero[i] {
+			continue
+		}
 		copy(key[:], row(i))
 		first := -1
 		for _, j := range groups[key] {
@@ -187,15 +201,48 @@ func valueWarnings(v Named, st vectorStats) []string {
 			}
 		}
 		if first >= 0 {
-			dups = append(dups, fmt.Sprintf("%d=%d", i, first))
+			if same[first] == nil {
+				firsts = append(firsts, first)
+			}
+			same[first] = append(same[first], i)
 			continue
 		}
 		groups[key] = append(groups[key], i)
 	}
-	if len(dups) > 0 {
-		out = append(out, fmt.Sprintf("%s: identical vectors %s", v.Key, listSome(dups, 8)))
+	if len(firsts) > 0 {
+		var phrases []string
+		for _, f := range firsts {
+			idx := []string{fmt.Sprint(f)}
+			for _, r := range same[f] {
+				idx = append(idx, fmt.Sprint(r))
+			}
+			if len(idx) == n && n > 2 {
+				phrases = append(phrases, fmt.Sprintf("all %d vectors are identical", n))
+				continue
+			}
+			phrases = append(phrases, "vectors "+andList(idx, 6)+" are identical")
+		}
+		out = append(out, place(v.Key)+strings.Join(phrases[:min(len(phrases), 4)], "; ")+moreGroups(len(phrases)-4))
 	}
 	return out
+}
+
+// andList is "1 and 4", "2, 5 and 9", or "2, 5, 9 … and 12 more".
+func andList(items []string, n int) string {
+	if len(items) > n {
+		return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+	}
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func moreGroups(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; and %d more groups", n)
 }
 
 // Checksum is A1111's legacy 4-hex embedding checksum (formats.md §5.3):
@@ -238,4 +285,14 @@ func listSome(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// place names where a vector warning applies in the user's words: the
+// encoder of an SDXL embedding, nothing for a single-tensor layout (whose
+// key, emb_params or "*", is an internal name).
+func place(key string) string {
+	if key == KeyClipL || key == KeyClipG {
+		return key + ": "
+	}
+	return ""
 }

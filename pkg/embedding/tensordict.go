@@ -3,7 +3,6 @@ package embedding
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -39,36 +38,32 @@ func (d *TensorDict) Close() error {
 // loading them. A checkpoint's "state_dict" wrapper is unwrapped, as
 // Stable Diffusion loaders do; nested dicts are flattened with dots.
 func OpenTensorDict(path string, opts Options) (*TensorDict, error) {
-	head := make([]byte, 64)
-	fh, err := os.Open(path)
+	in, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := fh.ReadAt(head, 0)
-	st, err := fh.Stat()
-	fh.Close()
+	d, err := in.TensorDict(opts)
 	if err != nil {
+		in.Close()
 		return nil, err
 	}
-	switch Container(head[:n], st.Size()) {
-	case ContainerSafetensors:
-		f, err := safetensors.OpenFile(path)
-		if err != nil {
-			return nil, err
-		}
-		d := &TensorDict{Container: ContainerSafetensors, Metadata: f.Metadata(), close: f.Close}
-		for _, e := range f.Tensors() {
+	d.close = in.Close
+	return d, nil
+}
+
+// tensorDictOf lists the tensors of an opened torch or safetensors file.
+func tensorDictOf(tf *torchpt.File, sf *safetensors.File) (*TensorDict, error) {
+	switch {
+	case sf != nil:
+		d := &TensorDict{Container: ContainerSafetensors, Metadata: sf.Metadata()}
+		for _, e := range sf.Tensors() {
 			d.Keys = append(d.Keys, e.Name)
 			d.Sources = append(d.Sources, e)
 		}
 		return d, nil
-	case ContainerTorchZip, ContainerTorchLegacy:
-		f, err := torchpt.OpenFile(path, torchpt.Options{AllowUnsafe: opts.AllowUnsafe})
-		if err != nil {
-			return nil, err
-		}
-		d := &TensorDict{Container: f.Format, close: f.Close}
-		root := f.Root
+	case tf != nil:
+		d := &TensorDict{Container: tf.Format}
+		root := tf.Root
 		if top, ok := root.(*torchpt.Dict); ok {
 			if sd, ok := top.Get("state_dict"); ok {
 				if sdd, ok := sd.(*torchpt.Dict); ok {

@@ -128,19 +128,20 @@ func Plan(e *Embedding, t Target) (*Planned, error) {
 		}
 		p.Tensors = append(p.Tensors, Named{Key: key, Tensor: tt})
 	}
-	switch layout {
-	case LayoutA1111:
-		p.Name = firstNonEmpty(t.Name, deref(e.StoredName), t.Stem)
-	case LayoutDiffusers:
-		token := ""
-		if e.Layout == LayoutDiffusers {
-			token = e.Token
-		}
-		p.Name = firstNonEmpty(t.Name, token, deref(e.StoredName), t.Stem)
+	// The stored name defaults to the output file's stem, which A1111 and
+	// ComfyUI use as the trigger word, so every UI agrees on it; a stale
+	// name inside the input is not carried over.
+	switch {
+	case layout == LayoutA1111:
+		p.Name = firstNonEmpty(t.Name, t.Stem, deref(e.StoredName))
+	case layout == LayoutDiffusers:
+		p.Name = firstNonEmpty(t.Name, t.Stem, deref(e.StoredName), diffusersToken(e))
 		if p.Name == "" {
-			return nil, fmt.Errorf("a diffusers file needs a token name: pass --name")
+			return nil, fmt.Errorf("a diffusers file needs a token name")
 		}
 		p.Tensors[0].Key = p.Name
+	case t.Format == FormatSafetensors:
+		p.Name = firstNonEmpty(t.Name, t.Stem, deref(e.StoredName))
 	default:
 		p.Name = firstNonEmpty(t.Name, deref(e.StoredName))
 	}
@@ -208,9 +209,8 @@ func (p *Planned) noteLosses(e *Embedding, t Target) {
 		p.Metadata = extra
 		return
 	}
-	if e.StoredName != nil && *e.StoredName != p.Name {
-		lost(fmt.Sprintf("the stored name %q", *e.StoredName))
-	}
+	// A stored name the layout has no place for is not reported: the
+	// file name, which every UI then uses, replaces it by design.
 	if p.Step != nil {
 		lost("step")
 	}
@@ -329,4 +329,12 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// diffusersToken is the token of a diffusers input, or "".
+func diffusersToken(e *Embedding) string {
+	if e.Layout == LayoutDiffusers {
+		return e.Token
+	}
+	return ""
 }
