@@ -29,11 +29,14 @@ Usage:
   embtool merge   [--mode blend|concat] [--weights w1,w2,...] [--scale F | --norm X]
                   [--vectors N] [--force] -o OUT IN[slice]...
 
-Run 'embtool COMMAND --help' for a command's flags.
+Run 'embtool COMMAND --help' for a command's flags. 'embtool FILE...' inspects
+(what dropping files on embtool.exe does); 'embtool --version' prints the version.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	status := run(os.Args[1:], os.Stdout, os.Stderr)
+	waitIfOwnConsole(os.Stderr) // a double-click on Windows: keep the window open
+	os.Exit(status)
 }
 
 // command is one subcommand: it parses its own flags.
@@ -55,11 +58,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	case "--version", "version":
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "embtool: unknown command %q\n\n%s", args[0], usage)
-		return exitUsage
+		return runNotCommand(args, stdout, stderr) // a file (drag-and-drop) or a typo
 	}
 	return cmd(args[1:], stdout, stderr)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,7 +9,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"embtool": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"embtool": main, // as installed, console wait included
 	})
 }
 
