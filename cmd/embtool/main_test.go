@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -32,5 +35,23 @@ func TestScripts(t *testing.T) {
 			env.Setenv("CORPUS", corpus)
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"no-temp-files": cmdNoTempFiles,
+		},
+	})
+}
+
+// cmdNoTempFiles: `no-temp-files DIR` fails if a temporary output
+// (.embtool-tmp-…) is anywhere under DIR. A builtin rather than `ls`, so
+// the scripts run on Windows too.
+func cmdNoTempFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: no-temp-files DIR")
+	}
+	filepath.WalkDir(ts.MkAbs(args[0]), func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), embedding.TempPrefix) {
+			ts.Fatalf("temporary file left: %s", p)
+		}
+		return nil
 	})
 }
