@@ -130,3 +130,23 @@ func TestSameFileOtherSpelling(t *testing.T) {
 		t.Error("the input was changed")
 	}
 }
+
+// Paths longer than MAX_PATH (260): Go adds the \\?\ prefix itself, so
+// deep A1111 extension folders work without the LongPathsEnabled setting.
+func TestLongPath(t *testing.T) {
+	dir := t.TempDir()
+	deep := dir
+	for len(deep) < 300 {
+		deep = filepath.Join(deep, "a rather long folder name ネガティブ")
+	}
+	in := copyFixture(t, "a1111_f32.pt", deep, "in.pt")
+	out := filepath.Join(deep, "out.safetensors")
+	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "convert", "--force", in, out)
+	if got := mustRun(t, "inspect", dir); !strings.Contains(got, "out") || !strings.Contains(got, "2×768") {
+		t.Errorf("inspect of the deep folder: %s", got)
+	}
+	noTempFiles(t, dir)
+}
