@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/embtool/embtool/pkg/embedding"
@@ -29,7 +30,8 @@ func (c converter) batch(format, outDir string, dryRun bool, args []string, stdo
 		status   int
 		skipped  bool
 	}
-	results := forEach(expandPaths(args, embeddingExts), stderr, func(in input) *result {
+	inputs := markClashes(expandPaths(args, embeddingExts), outDir, format)
+	results := forEach(inputs, stderr, func(in input) *result {
 		r := &result{}
 		if in.err != nil {
 			fmt.Fprintf(&r.err, "embtool: %s: %v\n", in.path, in.err)
@@ -87,4 +89,42 @@ func batchOutput(in input, outDir, format string) string {
 		rel = filepath.Base(in.path)
 	}
 	return filepath.Join(outDir, strings.TrimSuffix(rel, filepath.Ext(rel))+"."+format)
+}
+
+// markClashes fails every input whose output another input also writes
+// (a.pt and a.bin, or a.pt and a.safetensors mirrored under -o): run in
+// parallel they would race for the file, and either result would silently
+// lose the other. Names are compared case-insensitively where the file
+// system usually is (Windows, macOS).
+func markClashes(inputs []input, outDir, format string) []input {
+	key := func(p string) string {
+		p = filepath.Clean(p)
+		if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+			p = strings.ToLower(p)
+		}
+		return p
+	}
+	claims := map[string][]int{}
+	for i, in := range inputs {
+		if in.err != nil {
+			continue
+		}
+		if out := batchOutput(in, outDir, format); !samePath(in.path, out) {
+			claims[key(out)] = append(claims[key(out)], i)
+		}
+	}
+	for _, idx := range claims {
+		if len(idx) < 2 {
+			continue
+		}
+		for _, i := range idx {
+			other := inputs[idx[0]].path
+			if i == idx[0] {
+				other = inputs[idx[1]].path
+			}
+			out := batchOutput(inputs[i], outDir, format)
+			inputs[i].err = fmt.Errorf("%s would also be written from %s; convert one of them on its own", out, other)
+		}
+	}
+	return inputs
 }

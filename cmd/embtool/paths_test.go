@@ -50,16 +50,16 @@ func TestA1111LayoutNonASCIINames(t *testing.T) {
 		t.Errorf("inspect --json: %s", out)
 	}
 
-	// Batch conversion in place, beside each input.
+	// Batch conversion mirrored under a folder, then in place beside each input.
+	mustRun(t, "convert", "--to", "pt", "-o", filepath.Join(root, "出力 先"), emb)
+	if _, err := os.Stat(filepath.Join(root, "出力 先", "sub folder", "gasai yuno-1000.pt")); err != nil {
+		t.Error(err)
+	}
 	mustRun(t, "convert", "--to", "safetensors", emb)
 	for _, p := range []string{filepath.Join(emb, "ネガティブ 手.safetensors"), strings.TrimSuffix(yuno, ".safetensors") + ".safetensors"} {
 		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
 		}
-	}
-	mustRun(t, "convert", "--to", "pt", "-o", filepath.Join(root, "出力 先"), emb)
-	if _, err := os.Stat(filepath.Join(root, "出力 先", "sub folder", "gasai yuno-1000.pt")); err != nil {
-		t.Error(err)
 	}
 
 	// One file, a non-ASCII output name; merge with a space in every name.
@@ -97,4 +97,26 @@ func TestForceReplacesExisting(t *testing.T) {
 		t.Errorf("replaced output: %s", out)
 	}
 	noTempFiles(t, dir)
+}
+
+// Two inputs that would write the same output (EasyNegative.pt and
+// EasyNegative.safetensors mirrored under -o) both fail with the reason,
+// instead of racing for the file.
+func TestBatchOutputClash(t *testing.T) {
+	dir := t.TempDir()
+	emb := filepath.Join(dir, "embeddings")
+	copyFixture(t, "a1111_f32.pt", emb, "EasyNegative.pt")
+	copyFixture(t, "kohya_f32.safetensors", emb, "EasyNegative.safetensors")
+	copyFixture(t, "sdxl.pt", emb, "other.pt")
+	out := filepath.Join(dir, "out")
+	stdout, stderr, st := runCLI(t, "convert", "--to", "safetensors", "-o", out, emb)
+	if st != exitFailed || strings.Count(stderr, "would also be written from") != 2 {
+		t.Errorf("status %d\nstdout %s\nstderr %s", st, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "EasyNegative.safetensors")); !os.IsNotExist(err) {
+		t.Errorf("clashing output written: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "other.safetensors")); err != nil {
+		t.Errorf("the other input was not converted: %v", err)
+	}
 }
