@@ -48,10 +48,15 @@ Examples:
   embtool inspect ~/sd/embeddings
   embtool scan ~/Downloads/model.ckpt
   embtool convert --to safetensors -o converted/ ~/sd/embeddings
+
+'embtool FILE...' inspects (what dropping files on embtool.exe does);
+'embtool --version' prints the version.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	status := run(os.Args[1:], os.Stdout, os.Stderr)
+	waitIfOwnConsole(os.Stderr) // a double-click on Windows: keep the window open
+	os.Exit(status)
 }
 
 // command is one subcommand: it parses its own flags.
@@ -86,11 +91,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "embtool: help: unknown command %q\n\n%s", args[1], usage)
 		return exitUsage
+	case "--version", "version":
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "embtool: unknown command %q\n\n%s", args[0], usage)
-		return exitUsage
+		return runNotCommand(args, stdout, stderr) // a file (drag-and-drop) or a typo
 	}
 	colorErr, colorOut = colorFor(stderr), colorFor(stdout)
 	var mu sync.Mutex

@@ -7,16 +7,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/embtool/embtool/internal/testcorpus"
 	"github.com/embtool/embtool/internal/testvocab"
+	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"embtool": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"embtool": main, // as installed, console wait included
 	})
 }
 
@@ -35,7 +37,8 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": cmdStatus,
+			"status":        cmdStatus,
+			"no-temp-files": cmdNoTempFiles,
 			// genclip sd1|sdxl|ckpt FILE: a checkpoint-shaped file with the
 			// real-shaped token matrices of internal/testvocab.
 			"genclip": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -68,6 +71,21 @@ func TestScripts(t *testing.T) {
 			}
 			return true, nil
 		},
+	})
+}
+
+// cmdNoTempFiles: `no-temp-files DIR` fails if a temporary output
+// (.embtool-tmp-…) is anywhere under DIR. A builtin rather than `ls`, so
+// the scripts run on Windows too.
+func cmdNoTempFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: no-temp-files DIR")
+	}
+	filepath.WalkDir(ts.MkAbs(args[0]), func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), embedding.TempPrefix) {
+			ts.Fatalf("temporary file left: %s", p)
+		}
+		return nil
 	})
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -37,6 +38,10 @@ func isEmbeddingName(name string, exts map[string]bool) bool {
 	return true
 }
 
+// errNoSuchPath: an argument that does not exist, in the same words on
+// every system.
+var errNoSuchPath = errors.New("no such file or folder")
+
 // input is one path to process, or the error met finding it.
 type input struct {
 	path string
@@ -57,6 +62,9 @@ func expandPaths(args []string, exts map[string]bool) []input {
 	for _, arg := range args {
 		st, err := os.Stat(arg)
 		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				err = errNoSuchPath // not Windows' "GetFileAttributesEx …: File not found."
+			}
 			out = append(out, input{path: arg, err: err, named: true})
 			continue
 		}

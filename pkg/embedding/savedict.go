@@ -130,7 +130,7 @@ func atomicWrite(path string, force bool, write func(w io.Writer, prefix string)
 	if err := verify(tmp); err != nil {
 		return fmt.Errorf("read-back check failed: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := replaceFile(tmp, path); err != nil {
 		return err
 	}
 	ok = true

@@ -1,0 +1,11 @@
+//go:build !windows
+
+package embedding
+
+import "os"
+
+// replaceFile renames tmp over path: atomic on POSIX even when path is
+// open elsewhere (readers keep the old inode).
+func replaceFile(tmp, path string) error {
+	return os.Rename(tmp, path)
+}
