@@ -328,9 +328,11 @@ func TestKernelGoldenBits(t *testing.T) {
 }
 
 const (
-	goldenDot    = 0x40143a1150d8e2aa // 5.056706679570803
-	goldenNorm   = 0x4060425e70cc4a9f // 130.07402839565927
-	goldenNorm64 = 0x40c2629ec2a484a6 // 9413.240315022249
+	goldenDot = 0x40143a1150d8e2aa // 5.056706679570803
+	// Norm and Norm64 are torch's x.double().norm() of the same inputs
+	// (torch 1.13, testdata/gen/gen_norm_golden.py).
+	goldenNorm   = 0x4060425e70cc4a9d // 130.0740283956592
+	goldenNorm64 = 0x40c2629ec2a484a4 // 9413.240315022245
 )
 
 func TestNorm64Extremes(t *testing.T) {
