@@ -11,10 +11,7 @@ import (
 // independent accumulators (breaking the add-latency chain) and written as
 // "for len(x) >= 8 { ...x[0]..x[7]...; x = x[8:] }" so that the compiler
 // proves every index in range and emits no bounds checks inside the loop
-// (go build -gcflags=-d=ssa/check_bce reports none for these loops). When
-// built with GOEXPERIMENT=simd on amd64 with AVX, the exported kernels run
-// an archsimd version instead (kernels_simd_amd64.go) that computes the
-// same bits.
+// (go build -gcflags=-d=ssa/check_bce reports none for these loops).
 //
 // Reproducibility: every kernel has one fixed order of operations that
 // depends only on the length of its input, so it returns the same bits on
@@ -48,10 +45,6 @@ func checkLen(kernel string, nx, ny int) {
 // Scale multiplies every element of x by a, in place: x[i] = a*x[i],
 // rounded to float32 exactly as the scalar expression is.
 func Scale(a float32, x []float32) {
-	if haveSIMD && len(x) >= simdMinLen {
-		scaleSIMD(a, x)
-		return
-	}
 	scaleGeneric(a, x)
 }
 
@@ -61,10 +54,6 @@ func Scale(a float32, x []float32) {
 // before writing anything, and panics if it does not hold.
 func Axpy(a float32, x, y []float32) {
 	checkLen("Axpy", len(x), len(y))
-	if haveSIMD && len(x) >= simdMinLen {
-		axpySIMD(a, x, y)
-		return
-	}
 	axpyGeneric(a, x, y)
 }
 
@@ -75,18 +64,12 @@ func Axpy(a float32, x, y []float32) {
 // once and panics if it does not hold.
 func Dot(x, y []float32) float64 {
 	checkLen("Dot", len(x), len(y))
-	if haveSIMD && len(x) >= simdMinLen {
-		return dotSIMD(x, y)
-	}
 	return dotGeneric(x, y)
 }
 
 // SumSquares returns the sum of the squares of x accumulated in float64.
 // Each square is exact in float64 and cannot overflow, since |x| < 2^128.
 func SumSquares(x []float32) float64 {
-	if haveSIMD && len(x) >= simdMinLen {
-		return sumSquaresSIMD(x)
-	}
 	return sumSquaresGeneric(x)
 }
 
@@ -114,9 +97,6 @@ func Norm(x []float32) float64 {
 // square rounded to float64 before it is added. It may overflow to +Inf
 // or lose precision to underflow for extreme values; Norm64 handles those.
 func SumSquares64(x []float64) float64 {
-	if haveSIMD && len(x) >= simdMinLen {
-		return sumSquares64SIMD(x)
-	}
 	return sumSquares64Generic(x)
 }
 
@@ -217,9 +197,7 @@ func (t *Tensor) RowNorms() ([]float64, error) {
 	return NormsOfRows(vals, width), nil
 }
 
-// The portable kernels. The exported functions call these directly when
-// the SIMD path is not built in or not usable; the SIMD path calls them for
-// short inputs and tails, and its tests compare against them bit for bit.
+// The kernels' bodies, which the benchmarks also call by name.
 
 func scaleGeneric(a float32, x []float32) {
 	for len(x) >= 8 {
@@ -274,7 +252,7 @@ func dotGeneric(x, y []float32) float64 {
 }
 
 // dotTail adds the products of the last len(x) < 8 elements to s in index
-// order; the generic and the SIMD kernels share it.
+// order.
 func dotTail(s float64, x, y []float32) float64 {
 	y = y[:len(x)]
 	for i, v := range x {
