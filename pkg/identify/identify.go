@@ -75,8 +75,7 @@ func identifySafetensors(res *Result, r io.ReaderAt, size int64) {
 	res.Safetensors = f
 	root := &node{}
 	for _, e := range f.Tensors() {
-		root.keys = append(root.keys, e.Name)
-		root.vals = append(root.vals, meta{e.DType, e.Shape})
+		root.Append(e.Name, meta{e.DType, e.Shape})
 	}
 	classify(res, root, f.Metadata())
 }
