@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"os"
 )
 
 // Source says where an embedding was found in the image.
@@ -52,23 +51,6 @@ func Decode(r io.ReaderAt, size int64) (*Result, error) {
 		return nil, &notEmbeddingError{"no " + TextKeyword + " text chunk, and " + ne.reason}
 	}
 	return res, err
-}
-
-// DecodeFile opens the file at path and calls Decode.
-func DecodeFile(path string) (*Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("pngembed: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("pngembed: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("pngembed: %s is not a regular file", path)
-	}
-	return Decode(f, st.Size())
 }
 
 // DecodeTextChunk reads an image embedding from the sd-ti-embedding text

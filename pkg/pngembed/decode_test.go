@@ -105,7 +105,7 @@ func TestRealImages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			text, err := DecodeFile(path)
+			text, err := decodeFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestRealImages(t *testing.T) {
 			if b := img.Bounds(); b.Dx() != 592 || b.Dy() != 512 {
 				t.Errorf("image is %v, want 592×512", b)
 			}
-			pix, err := DecodePixels(img)
+			pix, err := pixelsEmbedding(img)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestRealImages(t *testing.T) {
 
 func TestJPEGNamedPNG(t *testing.T) {
 	path := corpusFile(t, "SD1.5-HairDetail.preview.png")
-	_, err := DecodeFile(path)
+	_, err := decodeFile(path)
 	var fe *FormatError
 	if !errors.As(err, &fe) || errors.Is(err, ErrNotEmbedding) {
 		t.Fatalf("got %v, want a FormatError", err)
@@ -322,9 +322,9 @@ func TestPixelBorder(t *testing.T) {
 				t.Errorf("source %q chunk %q, want pixels", res.Source, res.Chunk)
 			}
 			checkSample(t, res)
-			direct, err := DecodePixels(tc.img)
+			direct, err := pixelsEmbedding(tc.img)
 			if err != nil || !reflect.DeepEqual(direct, res) {
-				t.Errorf("DecodePixels differs from Decode: %v", err)
+				t.Errorf("pixelsEmbedding differs from Decode: %v", err)
 			}
 		})
 	}
@@ -552,12 +552,12 @@ func TestHugeDimensions(t *testing.T) {
 			t.Errorf("%d×%d: allocated %d bytes", tc.w, tc.h, n)
 		}
 	}
-	// DecodePixels applies the caps to an image it is given.
-	if _, err := DecodePixels(image.NewGray(image.Rect(0, 0, MaxSide+1, 1))); err == nil || !strings.Contains(err.Error(), "over the limit") {
-		t.Errorf("DecodePixels of a too-wide image: %v", err)
+	// pixelsEmbedding applies the caps to an image it is given.
+	if _, err := pixelsEmbedding(image.NewGray(image.Rect(0, 0, MaxSide+1, 1))); err == nil || !strings.Contains(err.Error(), "over the limit") {
+		t.Errorf("pixelsEmbedding of a too-wide image: %v", err)
 	}
-	if _, err := DecodePixels(image.NewGray(image.Rect(0, 0, 0, 0))); err == nil {
-		t.Error("DecodePixels of an empty image: no error")
+	if _, err := pixelsEmbedding(image.NewGray(image.Rect(0, 0, 0, 0))); err == nil {
+		t.Error("pixelsEmbedding of an empty image: no error")
 	}
 }
 
@@ -593,7 +593,7 @@ func TestZlibBombs(t *testing.T) {
 		}
 		img := insertCompressed(bomb, picture(4, 64, 1), 0x8)
 		var err error
-		n := allocated(func() { _, err = DecodePixels(img) })
+		n := allocated(func() { _, err = pixelsEmbedding(img) })
 		if !errors.Is(err, errTooBig) || !strings.Contains(err.Error(), "pixel data") {
 			t.Errorf("got %v, want a too-big error", err)
 		}
@@ -641,18 +641,18 @@ func (s *sparse) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestDecodeFileErrors(t *testing.T) {
-	_, err := DecodeFile(filepath.Join(t.TempDir(), "missing.png"))
+	_, err := decodeFile(filepath.Join(t.TempDir(), "missing.png"))
 	if err == nil || !strings.HasPrefix(err.Error(), "pngembed: ") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := DecodeFile(t.TempDir()); err == nil {
+	if _, err := decodeFile(t.TempDir()); err == nil {
 		t.Error("directory: no error")
 	}
 	p := filepath.Join(t.TempDir(), "x.png")
 	if err := os.WriteFile(p, textPNG(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := DecodeFile(p)
+	res, err := decodeFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}

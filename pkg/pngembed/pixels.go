@@ -6,14 +6,14 @@ import (
 	"image/color"
 )
 
-// DecodePixels extracts an image embedding from the data border of img,
+// pixelsEmbedding extracts an image embedding from the data border of img,
 // bit for bit as A1111's extract_image_data_embed does (formats.md §6.2).
 // img is normally what image/png decoded. A *image.Gray16 is converted as
 // Pillow converts 16-bit gray (values clipped to 255); any other 16-bit
 // image by its high bytes. (Decode also clips 16-bit gray with tRNS, which
-// image/png returns as *image.NRGBA64; DecodePixels cannot tell it apart.)
+// image/png returns as *image.NRGBA64; pixelsEmbedding cannot tell it apart.)
 // An image with no data border gives an error wrapping ErrNotEmbedding.
-func DecodePixels(img image.Image) (*Result, error) {
+func pixelsEmbedding(img image.Image) (*Result, error) {
 	_, gray16 := img.(*image.Gray16)
 	return decodePixels(img, gray16)
 }

@@ -92,8 +92,8 @@ func TestCorpus(t *testing.T) {
 			if f.Size() != want.Size {
 				t.Errorf("size %d, want %d", f.Size(), want.Size)
 			}
-			if want.HeaderLen == nil || f.HeaderLen() != *want.HeaderLen {
-				t.Errorf("HeaderLen() = %d, want %v", f.HeaderLen(), want.HeaderLen)
+			if want.HeaderLen == nil || f.headerLen() != *want.HeaderLen {
+				t.Errorf("HeaderLen() = %d, want %v", f.headerLen(), want.HeaderLen)
 			}
 			var wantMeta map[string]string
 			if want.Metadata != nil {
@@ -258,5 +258,5 @@ func headerBytes(b []byte) []byte {
 	if err != nil {
 		return nil
 	}
-	return b[8 : 8+f.HeaderLen()]
+	return b[8 : 8+f.headerLen()]
 }

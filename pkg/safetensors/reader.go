@@ -101,8 +101,8 @@ func (f *File) Close() error {
 	return err
 }
 
-// HeaderLen is N, the length in bytes of the header JSON including padding.
-func (f *File) HeaderLen() uint64 { return f.n }
+// headerLen is N, the length in bytes of the header JSON including padding.
+func (f *File) headerLen() uint64 { return f.n }
 
 // Size is the file size the File was opened with.
 func (f *File) Size() int64 { return f.size }

@@ -219,8 +219,8 @@ func TestOpenAccepts(t *testing.T) {
 			if got := f.Metadata(); !mapsEqualNil(got, tt.metadata) {
 				t.Errorf("Metadata() = %#v, want %#v", got, tt.metadata)
 			}
-			if f.HeaderLen() != binary.LittleEndian.Uint64(tt.file) {
-				t.Errorf("HeaderLen() = %d", f.HeaderLen())
+			if f.headerLen() != binary.LittleEndian.Uint64(tt.file) {
+				t.Errorf("headerLen() = %d", f.headerLen())
 			}
 			got := f.Tensors()
 			if len(got) != len(tt.tensors) {
@@ -234,7 +234,7 @@ func TestOpenAccepts(t *testing.T) {
 				if g, ok := f.Get(w.name); !ok || g != e {
 					t.Errorf("Get(%q) = %v, %v", w.name, g, ok)
 				}
-				if e.Begin < 8+int64(f.HeaderLen()) || e.End > int64(len(tt.file)) || e.End-e.Begin != int64(len(w.data)) {
+				if e.Begin < 8+int64(f.headerLen()) || e.End > int64(len(tt.file)) || e.End-e.Begin != int64(len(w.data)) {
 					t.Errorf("tensor %q spans [%d,%d) in a %d-byte file", e.Name, e.Begin, e.End, len(tt.file))
 				}
 				ld, err := e.Load()

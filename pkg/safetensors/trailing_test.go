@@ -47,8 +47,8 @@ func TestHeaderPadding(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Open: %v; the reference reader accepts %q after the header", err, tt.pad)
 				}
-				if got := f.HeaderLen(); got != uint64(len(oneU8)+len(tt.pad)) {
-					t.Errorf("HeaderLen = %d, want %d", got, len(oneU8)+len(tt.pad))
+				if got := f.headerLen(); got != uint64(len(oneU8)+len(tt.pad)) {
+					t.Errorf("headerLen = %d, want %d", got, len(oneU8)+len(tt.pad))
 				}
 				return
 			}
