@@ -144,7 +144,7 @@ func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
 	}
 	plan, err := embedding.Plan(e, target)
 	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		fmt.Fprintf(stderr, "embtool: %s: %v%s\n", out, err, hint(err))
 		return exitFailed
 	}
 	if c.skipSame && !c.force {
@@ -162,7 +162,7 @@ func (c converter) convert(in, out string, stdout, stderr io.Writer) int {
 // dryRunReport says what a real run would do with out.
 func (c converter) dryRunReport(in, out string, stdout, stderr io.Writer) int {
 	if _, err := os.Lstat(out); err == nil && !c.force {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, embedding.ErrExists)
+		fmt.Fprintf(stderr, "embtool: %s: %v%s\n", out, embedding.ErrExists, hint(embedding.ErrExists))
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "would write %s from %s\n", out, in)
@@ -173,7 +173,7 @@ func (c converter) dryRunReport(in, out string, stdout, stderr io.Writer) int {
 func writeEmbedding(e *embedding.Embedding, target embedding.Target, format, out string, force bool, stdout, stderr io.Writer) int {
 	plan, err := embedding.Plan(e, target)
 	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		fmt.Fprintf(stderr, "embtool: %s: %v%s\n", out, err, hint(err))
 		return exitFailed
 	}
 	return savePlan(plan, e.Width, format, out, force, stdout, stderr)
@@ -185,7 +185,7 @@ func savePlan(plan *embedding.Planned, width int, format, out string, force bool
 		fmt.Fprintf(stderr, "embtool: %s: warning: %s\n", out, w)
 	}
 	if err := embedding.Save(out, plan, format, force); err != nil {
-		fmt.Fprintf(stderr, "embtool: %v\n", err)
+		fmt.Fprintf(stderr, "embtool: %v%s\n", err, hint(err))
 		return exitFailed
 	}
 	t := plan.Tensors[0].Tensor
@@ -243,7 +243,7 @@ func (c converter) convertTensorDict(in, out, format string, target embedding.Ta
 		return c.dryRunReport(in, out, stdout, stderr)
 	}
 	if err := embedding.SaveTensorDict(out, d, format, target.DType, c.force); err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		fmt.Fprintf(stderr, "embtool: %s: %v%s\n", out, err, hint(err))
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d tensors\n", out, len(d.Keys))

@@ -28,7 +28,7 @@ import (
 const TempPrefix = ".embtool-tmp-"
 
 // ErrExists: the path exists and Options.Overwrite is false.
-var ErrExists = errors.New("already exists (use --force to overwrite)")
+var ErrExists = errors.New("already exists")
 
 // Options says how Write treats an existing file and the orphans it finds.
 type Options struct {

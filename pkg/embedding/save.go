@@ -15,7 +15,8 @@ import (
 // file left by a crash is recognisable and never read as an embedding.
 const TempPrefix = atomicfile.TempPrefix
 
-// ErrExists: the output exists and overwriting was not asked for.
+// ErrExists: the output exists and overwriting was not asked for (Save's
+// force is false).
 var ErrExists = atomicfile.ErrExists
 
 // OnOrphanRemoved, when not nil, is called with the path of every orphaned
