@@ -33,6 +33,8 @@ const (
 	GIF          Format = "gif"
 	WebP         Format = "webp"
 	BMP          Format = "bmp"
+	JPEGXL       Format = "jpeg-xl"
+	HEIF         Format = "heif" // ISO media with an image brand: AVIF, HEIC
 	HTML         Format = "html"
 	GitLFS       Format = "git-lfs-pointer"
 	Text         Format = "text"
@@ -60,7 +62,21 @@ var (
 	jpegMagic    = []byte("\xff\xd8\xff")
 	lfsMagic     = []byte("version https://git-lfs.github.com/spec/v1")
 	utf8BOM      = []byte("\xef\xbb\xbf")
+	// JPEG XL: the ISO BMFF container's signature box, or a bare codestream.
+	jxlMagic      = []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")
+	jxlCodestream = []byte("\xff\x0a")
 )
+
+// isHEIFBrand: the major brands of AVIF and HEIF still images and
+// sequences (an ISO media file of another brand, such as MP4, is not
+// named).
+func isHEIFBrand(b string) bool {
+	switch b {
+	case "avif", "avis", "heic", "heix", "hevc", "hevx", "mif1", "msf1":
+		return true
+	}
+	return false
+}
 
 // Detect names the format of a file of size bytes that starts with head.
 func Detect(head []byte, size int64) Format {
@@ -87,6 +103,10 @@ func Detect(head []byte, size int64) Format {
 		return WebP
 	case len(head) >= 14 && string(head[:2]) == "BM" && binary.LittleEndian.Uint32(head[2:]) == uint32(size):
 		return BMP
+	case bytes.HasPrefix(head, jxlMagic), bytes.HasPrefix(head, jxlCodestream):
+		return JPEGXL
+	case len(head) >= 12 && string(head[4:8]) == "ftyp" && isHEIFBrand(string(head[8:12])):
+		return HEIF
 	case len(head) >= 262 && string(head[257:262]) == "ustar":
 		return Tar
 	case bytes.HasPrefix(head, lfsMagic):

@@ -40,7 +40,7 @@ func File(r io.ReaderAt, size int64, name string) *Result {
 	case sniff.PNG:
 		res.Container = ContainerPNG
 		identifyPNG(res, r, size)
-	case sniff.JPEG, sniff.GIF, sniff.WebP, sniff.BMP:
+	case sniff.JPEG, sniff.GIF, sniff.WebP, sniff.BMP, sniff.JPEGXL, sniff.HEIF:
 		res.Kind, res.Container = KindImage, string(f)
 	case sniff.HTML:
 		res.Kind = KindHTML

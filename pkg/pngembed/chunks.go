@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"github.com/embtool/embtool/internal/sniff"
 )
 
 // Limits of the PNG reader.
@@ -54,38 +56,27 @@ func formatErr(off int64, format string, args ...any) *FormatError {
 	return &FormatError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
-// sniff names a few common non-PNG formats by their signature.
-func sniff(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "JPEG"
-	case bytes.HasPrefix(b, []byte("GIF8")):
-		return "GIF"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "WebP"
-	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
-		return "zip (a torch .pt file?)"
-	case bytes.HasPrefix(b, []byte("BM")):
-		return "BMP"
-	case bytes.HasPrefix(b, []byte{0, 0, 0, 0x0C, 'J', 'X', 'L', ' '}), bytes.HasPrefix(b, []byte{0xFF, 0x0A}):
-		return "JPEG XL"
-	case len(b) >= 12 && string(b[4:8]) == "ftyp":
-		return "ISO media (AVIF/HEIF?)"
-	}
-	return ""
+// notPNG names, for the error about a file that is not a PNG, the
+// formats internal/sniff recognises that a PNG is mistaken for.
+var notPNG = map[sniff.Format]string{
+	sniff.JPEG:     "JPEG",
+	sniff.GIF:      "GIF",
+	sniff.WebP:     "WebP",
+	sniff.BMP:      "BMP",
+	sniff.JPEGXL:   "JPEG XL",
+	sniff.HEIF:     "AVIF/HEIF",
+	sniff.TorchZip: "zip (a torch .pt file?)",
+	sniff.HTML:     "an HTML page (a failed download?)",
+	sniff.GitLFS:   "a git-lfs pointer",
 }
 
 // scan walks the chunks of a PNG from the signature to IEND, checking
 // every length against size and every CRC-32, and collects the header,
 // the amount of IDAT data and the last sd-ti-embedding text chunk.
 func scan(r io.ReaderAt, size int64) (*pngInfo, error) {
-	var head [16]byte
-	n, _ := r.ReadAt(head[:], 0)
-	if size < int64(len(pngSignature)) || n < len(pngSignature) || !bytes.Equal(head[:8], pngSignature) {
-		if n > int(max(size, 0)) {
-			n = int(max(size, 0))
-		}
-		if what := sniff(head[:n]); what != "" {
+	head, _ := sniff.Head(r, size)
+	if len(head) < len(pngSignature) || !bytes.Equal(head[:8], pngSignature) {
+		if what := notPNG[sniff.Detect(head, size)]; what != "" {
 			return nil, formatErr(0, "not a PNG file: the data is %s", what)
 		}
 		return nil, formatErr(0, "not a PNG file: no PNG signature at offset 0")
