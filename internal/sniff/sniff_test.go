@@ -3,6 +3,7 @@ package sniff
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"testing"
 )
 
@@ -74,4 +75,26 @@ func FuzzDetect(f *testing.F) {
 	f.Fuzz(func(t *testing.T, head []byte, size int64) {
 		Detect(head, size)
 	})
+}
+
+func TestIsTarHeader(t *testing.T) {
+	// A minimal header: a name, and the octal checksum of the block with
+	// the checksum field as spaces (Python tarfile's rule). pkg/torchpt's
+	// TestIsTarHeader checks the spellings tarfile accepts on a real file.
+	b := make([]byte, TarBlock)
+	copy(b, "x")
+	sum := 256 + int('x')
+	copy(b[148:], []byte(fmt.Sprintf("%06o\x00 ", sum)))
+	if !IsTarHeader(b) {
+		t.Error("valid checksum: not a tar header")
+	}
+	if IsTarHeader(b[:TarBlock-1]) {
+		t.Error("short block taken for a tar header")
+	}
+	if IsTarHeader(make([]byte, TarBlock)) {
+		t.Error("all-NUL block taken for a tar header")
+	}
+	if !IsPickle([]byte(TorchLegacyMagic)) || Detect([]byte(TorchLegacyMagic), 100) != Pickle {
+		t.Error("torch's legacy magic pickle is not a pickle")
+	}
 }

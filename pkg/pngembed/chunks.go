@@ -29,7 +29,9 @@ const (
 // TextKeyword is the keyword of the text chunk A1111 stores embeddings in.
 const TextKeyword = "sd-ti-embedding"
 
-var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+// pngSignatureLen: the first chunk starts after the eight-byte signature
+// (sniff.IsPNG).
+const pngSignatureLen = 8
 
 // maxPNGChunk is the largest chunk length the PNG specification allows.
 const maxPNGChunk = 1<<31 - 1
@@ -75,7 +77,7 @@ var notPNG = map[sniff.Format]string{
 // the amount of IDAT data and the last sd-ti-embedding text chunk.
 func scan(r io.ReaderAt, size int64) (*pngInfo, error) {
 	head, _ := sniff.Head(r, size)
-	if len(head) < len(pngSignature) || !bytes.Equal(head[:8], pngSignature) {
+	if !sniff.IsPNG(head) {
 		if what := notPNG[sniff.Detect(head, size)]; what != "" {
 			return nil, formatErr(0, "not a PNG file: the data is %s", what)
 		}
@@ -85,7 +87,7 @@ func scan(r io.ReaderAt, size int64) (*pngInfo, error) {
 	r = newBlockReader(r)
 	info := &pngInfo{}
 	buf := make([]byte, 32<<10)
-	off := int64(len(pngSignature))
+	off := int64(pngSignatureLen)
 	for first := true; ; first = false {
 		if size-off < 12 {
 			return nil, formatErr(off, "truncated file: no IEND chunk (file ends at offset %d)", size)

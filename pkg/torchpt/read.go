@@ -1,11 +1,11 @@
 package torchpt
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -52,11 +52,6 @@ func (f *File) Close() error {
 	return nil
 }
 
-var (
-	zipMagic     = []byte("PK\x03\x04")
-	previewMagic = []byte("PYTORCH1")
-)
-
 // Open reads a torch file (zip or legacy) from r, refusing unsafe pickles.
 func Open(r io.ReaderAt, size int64) (*File, error) {
 	return OpenWith(r, size, Options{})
@@ -84,27 +79,25 @@ func OpenFile(path string, opts Options) (*File, error) {
 
 // OpenWith is Open with options.
 func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
-	head := make([]byte, 16)
-	n, err := r.ReadAt(head, 0)
-	if err != nil && err != io.EOF {
+	head, err := sniff.Head(r, size)
+	if err != nil && err != io.EOF { // a short read leaves a short head
 		return nil, err
 	}
-	head = head[:n]
 	var f *File
 	switch {
 	case size == 0:
 		return nil, &FormatError{Msg: "empty file"}
-	case bytes.HasPrefix(head, zipMagic):
+	case sniff.IsZip(head):
 		f, err = openZip(r, size, opts)
-	case bytes.HasPrefix(head, previewMagic):
+	case sniff.IsTorchPreview(head):
 		return nil, unsupportedf("PYTORCH1 archive from the 2018 preview release")
-	case len(head) > 0 && head[0] == 0x80:
+	case sniff.IsPickle(head):
 		f, err = openLegacy(r, size, opts)
 	default:
-		if isTar(r, size) {
+		if sniff.IsUstar(head) {
 			return nil, unsupportedf("tar archive from pre-1.0 PyTorch")
 		}
-		return nil, &FormatError{Msg: fmt.Sprintf("not a torch file: starts with % x", head)}
+		return nil, &FormatError{Msg: fmt.Sprintf("not a torch file: starts with % x", head[:min(len(head), 16)])}
 	}
 	if err != nil {
 		return nil, err
@@ -113,15 +106,6 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 		f.Findings = append(f.Findings, s.Findings...)
 	}
 	return f, nil
-}
-
-func isTar(r io.ReaderAt, size int64) bool {
-	if size < 262 {
-		return false
-	}
-	b := make([]byte, 5)
-	_, err := r.ReadAt(b, 257)
-	return err == nil && string(b) == "ustar"
 }
 
 // scanAndLoad validates one pickle and, when it is safe (or unsafe is
