@@ -440,12 +440,12 @@ func TestCorrupt(t *testing.T) {
 		{"empty", nil, "not a PNG"},
 		{"bad signature", flip(good, 1), "no PNG signature"},
 		{"gif", []byte("GIF89a...."), "GIF"},
-		{"tEXt data flipped", flip(good, 33+8+20), "CRC mismatch in tEXt chunk at offset 33"},
-		{"tEXt CRC flipped", flip(good, textCRC), "CRC mismatch in tEXt"},
-		{"IDAT CRC flipped", flip(good, idatOff+8), "CRC mismatch in IDAT"},
-		{"IHDR flipped", flip(good, 20), "CRC mismatch in IHDR"},
-		{"pixel IDAT flipped", flip(pix, 33+20), "CRC mismatch in IDAT"},
-		{"truncated in tEXt", good[:60], "truncated file: tEXt chunk at offset 33"},
+		{"tEXt data flipped", flip(good, 33+8+20), "tEXt chunk offset 33: CRC mismatch"},
+		{"tEXt CRC flipped", flip(good, textCRC), "tEXt chunk offset 33: CRC mismatch"},
+		{"IDAT CRC flipped", flip(good, idatOff+8), "IDAT chunk offset 341: CRC mismatch"},
+		{"IHDR flipped", flip(good, 20), "IHDR chunk offset 8: CRC mismatch"},
+		{"pixel IDAT flipped", flip(pix, 33+20), "IDAT chunk offset 33: CRC mismatch"},
+		{"truncated in tEXt", good[:60], "tEXt chunk offset 33: truncated file"},
 		{"truncated before IEND", good[:len(good)-12], "no IEND"},
 		{"no IEND in pixel file", pix[:len(pix)-12], "no IEND"},
 		{"first chunk not IHDR", cat(sig, chunk("tEXt", []byte("a\x00b"))), "not a 13-byte IHDR"},
@@ -460,7 +460,7 @@ func TestCorrupt(t *testing.T) {
 		{"json array", withText(b64("[1, 2]")), "not an object"},
 		{"json ragged", withText(b64(`{"t": {"TORCHTENSOR": [[1.0, 2.0], [3.0]]}}`)), "ragged"},
 		{"zTXt method", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", []byte(TextKeyword+"\x00\x01xx"))}, nil), "unknown compression method 1"},
-		{"zTXt not zlib", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", []byte(TextKeyword+"\x00\x00xx"))}, nil), "zTXt chunk at offset 33: zlib"},
+		{"zTXt not zlib", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", []byte(TextKeyword+"\x00\x00xx"))}, nil), "zTXt chunk offset 33: zlib: invalid header"},
 		{"zTXt truncated", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", zTXtData(TextKeyword, b64(sampleJSON))[:40])}, nil), "truncated stream"},
 		{"iTXt method", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("iTXt", []byte(TextKeyword+"\x00\x01\x05\x00\x00xx"))}, nil), "unknown compression method 5"},
 		{"iTXt short", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("iTXt", []byte(TextKeyword+"\x00\x01"))}, nil), "missing"},
@@ -571,7 +571,7 @@ func TestZlibBombs(t *testing.T) {
 		}
 		var err error
 		n := allocated(func() { _, err = decodeBytes(b) })
-		if !errors.Is(err, errTooBig) || !strings.Contains(err.Error(), "zTXt chunk at offset 33") {
+		if !errors.Is(err, errTooBig) || !strings.Contains(err.Error(), "zTXt chunk offset 33") {
 			t.Errorf("got %v, want a too-big error naming the chunk", err)
 		}
 		if n > 4<<20 {

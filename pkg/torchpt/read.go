@@ -86,7 +86,7 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	var f *File
 	switch {
 	case size == 0:
-		return nil, &FormatError{Msg: "empty file"}
+		return nil, &FormatError{Pkg: errPkg, Msg: "empty file"}
 	case sniff.IsZip(head):
 		f, err = openZip(r, size, opts)
 	case sniff.IsTorchPreview(head):
@@ -97,7 +97,7 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 		if sniff.IsUstar(head) {
 			return nil, unsupportedf("tar archive from pre-1.0 PyTorch")
 		}
-		return nil, &FormatError{Msg: fmt.Sprintf("not a torch file: starts with % x", head[:min(len(head), 16)])}
+		return nil, &FormatError{Pkg: errPkg, Msg: fmt.Sprintf("not a torch file: starts with % x", head[:min(len(head), 16)])}
 	}
 	if err != nil {
 		return nil, err

@@ -68,7 +68,7 @@ func ScanFile(r io.ReaderAt, size int64) *FileScan {
 	s := &FileScan{}
 	switch {
 	case size == 0:
-		s.Err = &FormatError{Msg: "empty file"}
+		s.Err = &FormatError{Pkg: errPkg, Msg: "empty file"}
 	case sniff.IsZip(head):
 		s.Format = FormatZip
 		s.scanZip(r, size)
@@ -146,7 +146,7 @@ func scanAt(r io.ReaderAt, size, pos int64, record string) (*ScanResult, error) 
 			if err == nil {
 				err = io.ErrUnexpectedEOF
 			}
-			return &ScanResult{Record: record}, &FormatError{Record: record, Offset: pos + int64(n), Msg: "reading the pickle: " + err.Error()}
+			return &ScanResult{Record: record}, &FormatError{Pkg: errPkg, Record: record, Offset: pos + int64(n), Msg: "reading the pickle: " + err.Error()}
 		}
 		res, serr := Scan(buf, record)
 		if serr != nil && res.short && window < limit {
