@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/safetensors"
 	"github.com/embtool/embtool/pkg/tensor"
 	"github.com/embtool/embtool/pkg/torchpt"
@@ -39,35 +40,49 @@ func (d *TensorDict) Close() error {
 // loading them. A checkpoint's "state_dict" wrapper is unwrapped, as
 // Stable Diffusion loaders do; nested dicts are flattened with dots.
 func OpenTensorDict(path string, opts Options) (*TensorDict, error) {
-	head := make([]byte, 64)
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := fh.ReadAt(head, 0)
+	d, err := openTensorDict(fh, path, opts)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	d.close = fh.Close
+	return d, nil
+}
+
+// openTensorDict reads the tensor dict of the open file fh (named path),
+// which it does not close.
+func openTensorDict(fh *os.File, path string, opts Options) (*TensorDict, error) {
 	st, err := fh.Stat()
-	fh.Close()
 	if err != nil {
 		return nil, err
 	}
-	switch Container(head[:n], st.Size()) {
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	size := st.Size()
+	head, _ := sniff.Head(fh, size)
+	switch Container(head, size) {
 	case ContainerSafetensors:
-		f, err := safetensors.OpenFile(path)
+		f, err := safetensors.OpenNamed(fh, size, path)
 		if err != nil {
 			return nil, err
 		}
-		d := &TensorDict{Container: ContainerSafetensors, Metadata: f.Metadata(), close: f.Close}
+		d := &TensorDict{Container: ContainerSafetensors, Metadata: f.Metadata()}
 		for _, e := range f.Tensors() {
 			d.Keys = append(d.Keys, e.Name)
 			d.Sources = append(d.Sources, e)
 		}
 		return d, nil
 	case ContainerTorchZip, ContainerTorchLegacy:
-		f, err := torchpt.OpenFile(path, torchpt.Options{AllowUnsafe: opts.AllowUnsafe})
+		f, err := torchpt.OpenWith(fh, size, torchpt.Options{AllowUnsafe: opts.AllowUnsafe})
 		if err != nil {
 			return nil, err
 		}
-		d := &TensorDict{Container: f.Format, close: f.Close}
+		d := &TensorDict{Container: f.Format}
 		root := f.Root
 		if top, ok := root.(*torchpt.Dict); ok {
 			if sd, ok := top.Get("state_dict"); ok {

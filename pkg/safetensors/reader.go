@@ -95,6 +95,12 @@ func OpenFile(path string) (*File, error) {
 	return f, nil
 }
 
+// OpenNamed is Open for a file the caller has opened itself: name (its
+// path) goes into the errors as OpenFile puts it. Close does not close r.
+func OpenNamed(r io.ReaderAt, size int64, name string) (*File, error) {
+	return open(r, size, name)
+}
+
 // Open reads and checks the header of the safetensors file of size bytes
 // that r reads. Tensor bytes are read through r when an Entry is loaded, so
 // r must stay usable until then.
