@@ -84,11 +84,14 @@ func TestCorpus(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not described in expected.json", name)
 			}
-			f, err := OpenFile(path)
+			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			f, err := OpenNamed(bytes.NewReader(b), int64(len(b)), path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if f.Size() != want.Size {
 				t.Errorf("size %d, want %d", f.Size(), want.Size)
 			}

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"math/bits"
-	"os"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -48,11 +47,10 @@ const errPkg = "safetensors"
 // File is an opened safetensors file. Its entries are checked against the
 // file size when it is opened; their bytes are read on demand.
 type File struct {
-	r      io.ReaderAt
-	size   int64
-	n      uint64
-	path   string
-	closer io.Closer
+	r    io.ReaderAt
+	size int64
+	n    uint64
+	path string
 
 	metadata map[string]string
 	entries  []*Entry
@@ -71,32 +69,7 @@ type Entry struct {
 	f *File
 }
 
-// OpenFile opens the named file and reads its header. Close closes the file.
-func OpenFile(path string) (*File, error) {
-	osf, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	fi, err := osf.Stat()
-	if err != nil {
-		osf.Close()
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		osf.Close()
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
-	}
-	f, err := open(osf, fi.Size(), path)
-	if err != nil {
-		osf.Close()
-		return nil, err
-	}
-	f.closer = osf
-	return f, nil
-}
-
-// OpenNamed is Open for a file the caller has opened itself: name (its
-// path) goes into the errors as OpenFile puts it. Close does not close r.
+// OpenNamed is Open with name (the file's path) in its errors.
 func OpenNamed(r io.ReaderAt, size int64, name string) (*File, error) {
 	return open(r, size, name)
 }
@@ -106,17 +79,6 @@ func OpenNamed(r io.ReaderAt, size int64, name string) (*File, error) {
 // r must stay usable until then.
 func Open(r io.ReaderAt, size int64) (*File, error) {
 	return open(r, size, "")
-}
-
-// Close closes the underlying file when the File was opened with OpenFile;
-// otherwise it does nothing.
-func (f *File) Close() error {
-	if f.closer == nil {
-		return nil
-	}
-	err := f.closer.Close()
-	f.closer = nil
-	return err
 }
 
 // headerLen is N, the length in bytes of the header JSON including padding.

@@ -3,7 +3,6 @@ package torchpt
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/tensor"
@@ -41,40 +40,11 @@ type File struct {
 	// Warnings are oddities that do not stop reading (extra records, a
 	// byteorder record A1111 rejects, ...).
 	Warnings []string
-	closer   io.Closer
-}
-
-// Close closes the underlying file when the File came from OpenFile.
-func (f *File) Close() error {
-	if f.closer != nil {
-		return f.closer.Close()
-	}
-	return nil
 }
 
 // Open reads a torch file (zip or legacy) from r, refusing unsafe pickles.
 func Open(r io.ReaderAt, size int64) (*File, error) {
 	return OpenWith(r, size, Options{})
-}
-
-// OpenFile opens the torch file at path; Close the File when done.
-func OpenFile(path string, opts Options) (*File, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f, err := OpenWith(fh, st.Size(), opts)
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f.closer = fh
-	return f, nil
 }
 
 // OpenWith is Open with options.
