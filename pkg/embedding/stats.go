@@ -41,9 +41,13 @@ func statsOf(t *tensor.Tensor) vectorStats {
 	at := elementReader(t.DType)
 	var row32 []float32
 	var row64 []float64
-	if t.DType == tensor.F64 {
+	var stack [2048]float32 // every embedding row (768, 1024, 1280) without a heap allocation
+	switch {
+	case t.DType == tensor.F64:
 		row64 = make([]float64, w)
-	} else {
+	case w <= len(stack):
+		row32 = stack[:w]
+	default:
 		row32 = make([]float32, w)
 	}
 	for r := 0; r < n; r++ {
