@@ -49,10 +49,14 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 
 // OpenWith is Open with options.
 func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
-	head, err := sniff.Head(r, size)
-	if err != nil && err != io.EOF { // a short read leaves a short head
+	// 16 bytes tell a zip, the preview format and a pickle apart; only a
+	// file that is none of them is read further, for the tar magic.
+	head := make([]byte, min(max(size, 0), 16))
+	n, err := r.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
 		return nil, err
 	}
+	head = head[:n]
 	var f *File
 	switch {
 	case size == 0:
@@ -64,7 +68,7 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	case sniff.IsPickle(head):
 		f, err = openLegacy(r, size, opts)
 	default:
-		if sniff.IsUstar(head) {
+		if block, _ := sniff.Head(r, size); sniff.IsUstar(block) {
 			return nil, unsupportedf("tar archive from pre-1.0 PyTorch")
 		}
 		return nil, &FormatError{Pkg: errPkg, Msg: fmt.Sprintf("not a torch file: starts with % x", head[:min(len(head), 16)])}
