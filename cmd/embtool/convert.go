@@ -122,7 +122,7 @@ type converter struct {
 func writeEmbedding(e *embedding.Embedding, target embedding.Target, format, out string, force bool, stdout, stderr io.Writer) int {
 	plan, err := embedding.Plan(e, target)
 	if err != nil {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", out, err)
+		fmt.Fprintf(stderr, "embtool: %s: %v%s\n", out, err, hint(err))
 		return exitFailed
 	}
 	return savePlan(plan, e.Width, format, out, force, stdout, stderr)
@@ -143,7 +143,7 @@ func savePlan(plan *embedding.Planned, width int, format, out string, force bool
 			"the stored name %q differs from the file name %q: A1111 and ComfyUI use %q, diffusers %q", plan.Name, stem, stem, plan.Name)))
 	}
 	if err := embedding.Save(out, plan, format, force); err != nil {
-		fmt.Fprintf(stderr, "embtool: %v\n", outputError(out, err))
+		fmt.Fprintf(stderr, "embtool: %v%s\n", outputError(out, err), hint(err))
 		return exitFailed
 	}
 	t := plan.Tensors[0].Tensor

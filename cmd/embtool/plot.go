@@ -35,7 +35,7 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	if _, err := os.Lstat(*out); err == nil && !*force {
-		fmt.Fprintf(stderr, "embtool: %s: %v\n", *out, embedding.ErrExists)
+		fmt.Fprintf(stderr, "embtool: %s: %v%s\n", *out, embedding.ErrExists, hint(embedding.ErrExists))
 		return exitFailed
 	}
 	status := exitOK

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,8 @@ const (
 	GIF          Format = "gif"
 	WebP         Format = "webp"
 	BMP          Format = "bmp"
+	JPEGXL       Format = "jpeg-xl"
+	HEIF         Format = "heif" // ISO media with an image brand: AVIF, HEIC
 	HTML         Format = "html"
 	GitLFS       Format = "git-lfs-pointer"
 	Text         Format = "text"
@@ -60,26 +63,40 @@ var (
 	jpegMagic    = []byte("\xff\xd8\xff")
 	lfsMagic     = []byte("version https://git-lfs.github.com/spec/v1")
 	utf8BOM      = []byte("\xef\xbb\xbf")
+	// JPEG XL: the ISO BMFF container's signature box, or a bare codestream.
+	jxlMagic      = []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")
+	jxlCodestream = []byte("\xff\x0a")
 )
+
+// isHEIFBrand: the major brands of AVIF and HEIF still images and
+// sequences (an ISO media file of another brand, such as MP4, is not
+// named).
+func isHEIFBrand(b string) bool {
+	switch b {
+	case "avif", "avis", "heic", "heix", "hevc", "hevx", "mif1", "msf1":
+		return true
+	}
+	return false
+}
 
 // Detect names the format of a file of size bytes that starts with head.
 func Detect(head []byte, size int64) Format {
 	switch {
 	case size == 0:
 		return Empty
-	case bytes.HasPrefix(head, zipMagic):
+	case IsZip(head):
 		return TorchZip
-	case bytes.HasPrefix(head, previewMagic):
+	case IsTorchPreview(head):
 		return TorchPreview
-	case bytes.HasPrefix(head, pngMagic):
+	case IsPNG(head):
 		return PNG
 	case IsSafetensors(head):
 		// Before the pickle test: a header length of 128–255 bytes makes
 		// the first byte 0x80, the pickle PROTO opcode.
 		return Safetensors
-	case len(head) > 0 && head[0] == 0x80:
+	case IsPickle(head):
 		return Pickle
-	case bytes.HasPrefix(head, jpegMagic):
+	case IsJPEG(head):
 		return JPEG
 	case bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
 		return GIF
@@ -87,7 +104,11 @@ func Detect(head []byte, size int64) Format {
 		return WebP
 	case len(head) >= 14 && string(head[:2]) == "BM" && binary.LittleEndian.Uint32(head[2:]) == uint32(size):
 		return BMP
-	case len(head) >= 262 && string(head[257:262]) == "ustar":
+	case bytes.HasPrefix(head, jxlMagic), bytes.HasPrefix(head, jxlCodestream):
+		return JPEGXL
+	case len(head) >= 12 && string(head[4:8]) == "ftyp" && isHEIFBrand(string(head[8:12])):
+		return HEIF
+	case IsUstar(head):
 		return Tar
 	case bytes.HasPrefix(head, lfsMagic):
 		return GitLFS
@@ -98,6 +119,34 @@ func Detect(head []byte, size int64) Format {
 	}
 	return Unknown
 }
+
+// The predicates below are Detect's tests, for readers that must try
+// formats in an order of their own (torch.load's: zip, then a tar
+// checksum, then a pickle from byte 0; see pkg/torchpt).
+
+// IsZip: a zip local file header ("PK\x03\x04"), as torch.save since 1.6
+// and TorchScript write.
+func IsZip(head []byte) bool { return bytes.HasPrefix(head, zipMagic) }
+
+// IsTorchPreview: "PYTORCH1", the 2018 preview release's archive.
+func IsTorchPreview(head []byte) bool { return bytes.HasPrefix(head, previewMagic) }
+
+// IsPNG: the eight-byte PNG signature.
+func IsPNG(head []byte) bool { return bytes.HasPrefix(head, pngMagic) }
+
+// IsJPEG: an SOI marker followed by another marker.
+func IsJPEG(head []byte) bool { return bytes.HasPrefix(head, jpegMagic) }
+
+// IsPickle: the PROTO opcode (0x80) first, as every pickle of protocol 2
+// or later, torch's legacy format included, starts.
+func IsPickle(head []byte) bool { return len(head) > 0 && head[0] == 0x80 }
+
+// IsUstar: the POSIX tar magic "ustar" at offset 257.
+func IsUstar(head []byte) bool { return len(head) >= 262 && string(head[257:262]) == "ustar" }
+
+// TorchLegacyMagic is the first pickle torch.save writes in the legacy
+// (pre-1.6) format: the int 0x1950a86a20f9469cfc6c at protocol 2.
+const TorchLegacyMagic = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e"
 
 // IsSafetensors: eight bytes of header length, then a JSON object
 // (leading whitespace tolerated, formats.md §4). The length is not judged
@@ -145,4 +194,91 @@ func isText(head []byte, size int64) bool {
 		b = b[n:]
 	}
 	return true
+}
+
+// TarBlock is the size of a tar header block.
+const TarBlock = 512
+
+// IsTarHeader is Python tarfile's test of a first block, which torch.load
+// tries before unpickling a non-zip file: TarBlock bytes, not all NUL,
+// whose checksum field (octal, read as Python's int(s, 8) reads it, or
+// base-256) equals the unsigned or signed sum of the block with that field
+// as spaces. A shorter block is not a header.
+func IsTarHeader(b []byte) bool {
+	if len(b) < TarBlock {
+		return false
+	}
+	b = b[:TarBlock]
+	if bytes.Count(b, []byte{0}) == TarBlock {
+		return false
+	}
+	want, ok := tarNumber(b[148:156])
+	if !ok {
+		return false
+	}
+	var unsigned, signed int64 = 256, 256
+	for i, c := range b {
+		if i >= 148 && i < 156 {
+			continue
+		}
+		unsigned += int64(c)
+		signed += int64(int8(c))
+	}
+	return want == unsigned || want == signed
+}
+
+// tarNumber is tarfile.nti: base-256 when the first byte is 0x80 or 0xff,
+// else the text up to the first NUL, stripped, as int(s, 8) ("" is 0).
+func tarNumber(f []byte) (int64, bool) {
+	if f[0] == 0x80 || f[0] == 0xff {
+		var n int64
+		for _, c := range f[1:] {
+			n = n<<8 | int64(c)
+		}
+		if f[0] == 0xff {
+			n -= 1 << 56
+		}
+		return n, true
+	}
+	if i := bytes.IndexByte(f, 0); i >= 0 {
+		f = f[:i]
+	}
+	for _, c := range f {
+		if c >= 0x80 {
+			return 0, false
+		}
+	}
+	t := strings.TrimSpace(string(f))
+	if t == "" {
+		return 0, true
+	}
+	neg := false
+	if t[0] == '+' || t[0] == '-' {
+		neg = t[0] == '-'
+		t = t[1:]
+	}
+	if len(t) > 2 && t[0] == '0' && (t[1] == 'o' || t[1] == 'O') {
+		// int(s, 8) takes the 0o prefix, and one underscore after it.
+		t = strings.TrimPrefix(t[2:], "_")
+	}
+	var n int64
+	digits := 0
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c >= '0' && c <= '7':
+			n = n*8 + int64(c-'0')
+			digits++
+		case c == '_' && i > 0 && i+1 < len(t) && t[i-1] != '_':
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }

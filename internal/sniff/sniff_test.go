@@ -3,6 +3,7 @@ package sniff
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"testing"
 )
 
@@ -35,6 +36,11 @@ func TestDetect(t *testing.T) {
 		{"gif", []byte("GIF89a\x01\x00"), 100, GIF},
 		{"webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 "), 100, WebP},
 		{"bmp", bmp, 70, BMP},
+		{"jpeg xl container", []byte("\x00\x00\x00\x0cJXL \r\n\x87\n\x00"), 100, JPEGXL},
+		{"jpeg xl codestream", []byte("\xff\x0a\xfa\x1f"), 100, JPEGXL},
+		{"avif", []byte("\x00\x00\x00\x1cftypavif\x00\x00"), 100, HEIF},
+		{"heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00"), 100, HEIF},
+		{"mp4 is not an image", []byte("\x00\x00\x00\x18ftypisom\x00\x00"), 100, Unknown},
 		{"tar", tar, 1024, Tar},
 		{"html", []byte("\xef\xbb\xbf \r\n<!DOCTYPE html><html>"), 100, HTML},
 		{"html, upper case", []byte("<HTML><BODY>"), 12, HTML},
@@ -69,4 +75,26 @@ func FuzzDetect(f *testing.F) {
 	f.Fuzz(func(t *testing.T, head []byte, size int64) {
 		Detect(head, size)
 	})
+}
+
+func TestIsTarHeader(t *testing.T) {
+	// A minimal header: a name, and the octal checksum of the block with
+	// the checksum field as spaces (Python tarfile's rule). pkg/torchpt's
+	// TestIsTarHeader checks the spellings tarfile accepts on a real file.
+	b := make([]byte, TarBlock)
+	copy(b, "x")
+	sum := 256 + int('x')
+	copy(b[148:], []byte(fmt.Sprintf("%06o\x00 ", sum)))
+	if !IsTarHeader(b) {
+		t.Error("valid checksum: not a tar header")
+	}
+	if IsTarHeader(b[:TarBlock-1]) {
+		t.Error("short block taken for a tar header")
+	}
+	if IsTarHeader(make([]byte, TarBlock)) {
+		t.Error("all-NUL block taken for a tar header")
+	}
+	if !IsPickle([]byte(TorchLegacyMagic)) || Detect([]byte(TorchLegacyMagic), 100) != Pickle {
+		t.Error("torch's legacy magic pickle is not a pickle")
+	}
 }

@@ -105,16 +105,16 @@ func TestDecodeRoundTrip(t *testing.T) {
 
 func TestConstants(t *testing.T) {
 	for id, sym := range map[int]string{StartID: "<|startoftext|>", EndID: "<|endoftext|>", 267: ",</w>", 320: "a</w>", 0: "!", 256: "!</w>"} {
-		got, err := Symbol(id)
+		got, err := symbol(id)
 		if err != nil || got != sym {
-			t.Errorf("Symbol(%d) = %q, %v; want %q", id, got, err, sym)
+			t.Errorf("symbol(%d) = %q, %v; want %q", id, got, err, sym)
 		}
 		if back, ok := ID(sym); !ok || back != id {
 			t.Errorf("ID(%q) = %d, %v; want %d", sym, back, ok, id)
 		}
 	}
-	if _, err := Symbol(VocabSize); err == nil {
-		t.Error("Symbol(VocabSize): no error")
+	if _, err := symbol(VocabSize); err == nil {
+		t.Error("symbol(VocabSize): no error")
 	}
 	if _, err := TokenText(-1); err == nil {
 		t.Error("TokenText(-1): no error")

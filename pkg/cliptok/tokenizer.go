@@ -55,9 +55,9 @@ func encode(text string) ([]int, error) {
 	return ids, nil
 }
 
-// Symbol returns the vocabulary's string for id: byte-level symbols,
+// symbol returns the vocabulary's string for id: byte-level symbols,
 // "</w>" marking a word's end ("cat</w>", "Ġ" stands for byte 0x20…).
-func Symbol(id int) (string, error) {
+func symbol(id int) (string, error) {
 	v, err := vocab()
 	if err != nil {
 		return "", err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/embtool/embtool/internal/ordered"
 	"github.com/embtool/embtool/pkg/pngembed"
 	"github.com/embtool/embtool/pkg/safetensors"
 	"github.com/embtool/embtool/pkg/tensor"
@@ -18,28 +19,18 @@ import (
 // serves every container: values are *tensor.Tensor, *object, string,
 // int64, float64, bool or nil (anything else is kept as is).
 type object struct {
-	keys []string
-	vals []any
+	ordered.Map[string, any]
 	// pdict marks a torch ParameterDict read through _parameters.
 	pdict bool
 	// params marks values wrapped in torch.nn.Parameter, by key.
 	params map[string]bool
 }
 
-func (o *object) get(key string) (any, bool) {
-	for i, k := range o.keys {
-		if k == key {
-			return o.vals[i], true
-		}
-	}
-	return nil, false
-}
-
 func (o *object) tensors() []Named {
 	var out []Named
-	for i, v := range o.vals {
+	for i, v := range o.Values {
 		if t, ok := v.(*tensor.Tensor); ok {
-			out = append(out, Named{Key: o.keys[i], Tensor: t})
+			out = append(out, Named{Key: o.Keys[i], Tensor: t})
 		}
 	}
 	return out
@@ -69,7 +60,7 @@ func fromTorch(f *torchpt.File, size int64) (*Embedding, error) {
 	obj, ok := root.(*object)
 	if !ok {
 		if t, isT := root.(*tensor.Tensor); isT {
-			obj = &object{keys: []string{""}, vals: []any{t}}
+			obj = &object{Map: ordered.Map[string, any]{Keys: []string{""}, Values: []any{t}}}
 			e.OtherReason = "the file holds a bare tensor with no token name; no UI loads it as an embedding"
 			e.Warnings = append(e.Warnings, e.OtherReason)
 		} else {
@@ -110,8 +101,7 @@ func torchValue(v any, depth int, budget *int64) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("key %q: %w", key, err)
 			}
-			o.keys = append(o.keys, key)
-			o.vals = append(o.vals, val)
+			o.Append(key, val)
 		}
 		return o, nil
 	case *torchpt.Object:
@@ -139,7 +129,6 @@ func fromSafetensors(f *safetensors.File) (*Embedding, error) {
 	e := &Embedding{Container: ContainerSafetensors, Metadata: f.Metadata()}
 	obj := &object{}
 	for _, en := range f.Tensors() {
-		obj.keys = append(obj.keys, en.Name)
 		if !en.DType.IsFloat() && en.DType.Size() == 0 {
 			// F4/F6 (sub-byte) cannot be loaded into a dense tensor; report them.
 			return nil, fmt.Errorf("tensor %q has dtype %s, which embtool does not read", en.Name, en.DType)
@@ -148,7 +137,7 @@ func fromSafetensors(f *safetensors.File) (*Embedding, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.vals = append(obj.vals, t)
+		obj.Append(en.Name, t)
 	}
 	// The metadata embtool writes carries what A1111's .pt keeps in the dict.
 	if m := e.Metadata; m != nil {
@@ -191,8 +180,7 @@ func pngValue(v any, depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			o.keys = append(o.keys, k)
-			o.vals = append(o.vals, val)
+			o.Append(k, val)
 		}
 		return o, nil
 	case float64:
@@ -207,24 +195,24 @@ func pngValue(v any, depth int) (any, error) {
 // detect applies formats.md §12 to the normalised top-level object.
 func detect(e *Embedding, o *object) (*Embedding, error) {
 	e.All = o.tensors()
-	if stp, ok := o.get("string_to_param"); ok {
+	if stp, ok := o.Get("string_to_param"); ok {
 		return detectA1111(e, o, stp)
 	}
-	_, hasG := o.get(KeyClipG)
-	_, hasL := o.get(KeyClipL)
+	_, hasG := o.Get(KeyClipG)
+	_, hasL := o.Get(KeyClipL)
 	if hasG && hasL {
 		return detectSDXL(e, o)
 	}
 	ts := e.All
 	switch {
 	case len(ts) == 0:
-		return nil, fmt.Errorf("%w: no tensors in the file (keys %s)", ErrNotEmbedding, strings.Join(o.keys, ", "))
+		return nil, fmt.Errorf("%w: no tensors in the file (keys %s)", ErrNotEmbedding, strings.Join(o.Keys, ", "))
 	case len(ts) > 1:
-		return refuse(e, multiTermReason(o.keys, ts)), nil
+		return refuse(e, multiTermReason(o.Keys, ts)), nil
 	}
 	t := ts[0]
-	if len(o.keys) > 1 && e.Container != ContainerPNG {
-		e.Warnings = append(e.Warnings, fmt.Sprintf("keys besides %q (%s): A1111 refuses a file whose only tensor is not its only key", t.Key, strings.Join(otherKeys(o.keys, t.Key), ", ")))
+	if len(o.Keys) > 1 && e.Container != ContainerPNG {
+		e.Warnings = append(e.Warnings, fmt.Sprintf("keys besides %q (%s): A1111 refuses a file whose only tensor is not its only key", t.Key, strings.Join(otherKeys(o.Keys, t.Key), ", ")))
 	}
 	if o.params[t.Key] {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("%q is a torch.nn.Parameter: A1111's exact type check rejects it", t.Key))
@@ -265,16 +253,16 @@ func detectA1111(e *Embedding, o *object, stp any) (*Embedding, error) {
 	e.Step = optInt(o, "step")
 	e.SDCheckpoint = optString(o, "sd_checkpoint")
 	e.SDCheckpointName = optString(o, "sd_checkpoint_name")
-	if m, ok := o.get(MetaKeyPT); ok {
+	if m, ok := o.Get(MetaKeyPT); ok {
 		e.Metadata = stringMap(m)
 	}
 	ts := params.tensors()
 	if len(ts) == 0 {
 		return nil, fmt.Errorf("%w: string_to_param holds no tensors", ErrNotEmbedding)
 	}
-	if len(ts) > 1 || len(params.keys) > 1 {
+	if len(ts) > 1 || len(params.Keys) > 1 {
 		e.All = ts
-		return refuse(e, fmt.Sprintf("embedding file has multiple terms in it (%s): A1111 refuses it, other UIs take the first", strings.Join(params.keys, ", "))), nil
+		return refuse(e, fmt.Sprintf("embedding file has multiple terms in it (%s): A1111 refuses it, other UIs take the first", strings.Join(params.Keys, ", "))), nil
 	}
 	e.All = ts
 	e.Token = ts[0].Key
@@ -285,15 +273,15 @@ func detectA1111(e *Embedding, o *object, stp any) (*Embedding, error) {
 }
 
 func detectSDXL(e *Embedding, o *object) (*Embedding, error) {
-	lv, _ := o.get(KeyClipL)
-	gv, _ := o.get(KeyClipG)
+	lv, _ := o.Get(KeyClipL)
+	gv, _ := o.Get(KeyClipG)
 	l, okL := lv.(*tensor.Tensor)
 	g, okG := gv.(*tensor.Tensor)
 	if !okL || !okG {
 		return nil, fmt.Errorf("clip_l and clip_g must both be tensors")
 	}
 	e.Layout = LayoutSDXL
-	if extra := otherKeys(otherKeys(o.keys, KeyClipL), KeyClipG); len(extra) > 0 {
+	if extra := otherKeys(otherKeys(o.Keys, KeyClipL), KeyClipG); len(extra) > 0 {
 		e.Warnings = append(e.Warnings, "keys besides clip_l and clip_g: "+strings.Join(extra, ", "))
 	}
 	vecs := []Named{{KeyClipL, l}, {KeyClipG, g}}
@@ -387,8 +375,8 @@ func stringMap(v any) map[string]string {
 		return nil
 	}
 	m := map[string]string{}
-	for i, k := range o.keys {
-		if s, ok := o.vals[i].(string); ok {
+	for i, k := range o.Keys {
+		if s, ok := o.Values[i].(string); ok {
 			m[k] = s
 		}
 	}
@@ -396,7 +384,7 @@ func stringMap(v any) map[string]string {
 }
 
 func optString(o *object, key string) *string {
-	v, ok := o.get(key)
+	v, ok := o.Get(key)
 	if !ok {
 		return nil
 	}
@@ -407,7 +395,7 @@ func optString(o *object, key string) *string {
 }
 
 func optInt(o *object, key string) *int64 {
-	v, ok := o.get(key)
+	v, ok := o.Get(key)
 	if !ok {
 		return nil
 	}

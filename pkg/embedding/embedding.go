@@ -5,15 +5,14 @@
 // # Security
 //
 // Reading goes through the container packages, which never run a pickle.
-// Every output is written to a temporary file (TempPrefix) in the
-// destination folder, synced, read back, compared and only then renamed,
-// so the destination is always the old file or the complete new one. The
-// writer holds an exclusive lock on its temporary file (flock on Unix,
-// LockFileEx on Windows) that the system drops when the process dies; a
-// write removes the temporary files of its folder whose lock it can take
-// and that are over a minute old, and reports each through
-// OnOrphanRemoved. A file whose lock is held, a file just created, and the
-// unlocked temporary files of older embtool versions are never removed.
+// Every output is written through internal/atomicfile: to a locked
+// temporary file (TempPrefix) in the destination folder, synced, read
+// back, compared with what was meant and only then renamed, so the
+// destination is always the old file or the complete new one. A write
+// removes the temporary files of dead writers in its folder (over a minute
+// old, lock free) and reports each through OnOrphanRemoved; a file whose
+// lock is held, a file just created, and the unlocked temporary files of
+// older embtool versions are never removed.
 package embedding
 
 import (

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/identify"
@@ -161,9 +160,9 @@ func decodeID(r io.ReaderAt, size int64, id *identify.Result, opts Options) (*Em
 	case id.Kind == identify.KindImage && id.PixelsUnread:
 		// No text chunk: A1111 looks for a border drawn in the pixels.
 		res, err := pngembed.Decode(r, size)
-		if errors.Is(err, pngembed.ErrNotEmbedding) {
+		if ne := (*pngembed.NotEmbeddingError)(nil); errors.As(err, &ne) {
 			id.PixelsUnread = false
-			id.Notes = []string{strings.TrimPrefix(err.Error(), pngembed.ErrNotEmbedding.Error()+": ")}
+			id.Notes = []string{ne.Reason}
 			return nil, &NotEmbeddingError{ID: id}
 		}
 		if err != nil {

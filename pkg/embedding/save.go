@@ -2,20 +2,27 @@ package embedding
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
+
+	"github.com/embtool/embtool/internal/atomicfile"
 )
 
 // TempPrefix starts the name of every temporary file embtool writes, so a
 // file left by a crash is recognisable and never read as an embedding.
-const TempPrefix = ".embtool-tmp-"
+const TempPrefix = atomicfile.TempPrefix
 
-// ErrExists: the output exists and overwriting was not asked for.
-var ErrExists = errors.New("already exists (use --force to overwrite)")
+// ErrExists: the output exists and overwriting was not asked for (Save's
+// force is false).
+var ErrExists = atomicfile.ErrExists
+
+// OnOrphanRemoved, when not nil, is called with the path of every orphaned
+// temporary file a write removes. It may be called from several goroutines
+// at once.
+var OnOrphanRemoved func(path string)
 
 // Save writes p to path in format without ever leaving a partial file at
 // path: it writes a temporary file in the same folder, syncs it, reads it
@@ -42,12 +49,13 @@ func archivePrefix(stem string) string {
 	return stem
 }
 
-// syncDir makes the rename durable; a failure here does not undo it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+// atomicWrite writes path through atomicfile.Write, handing write the
+// zip folder name torch.save would use for it.
+func atomicWrite(path string, force bool, write func(w io.Writer, prefix string) error, verify func(tmp string) error) error {
+	base := filepath.Base(path)
+	prefix := archivePrefix(strings.TrimSuffix(base, filepath.Ext(base)))
+	opts := atomicfile.Options{Overwrite: force, OnOrphanRemoved: OnOrphanRemoved}
+	return atomicfile.Write(path, opts, func(w io.Writer) error { return write(w, prefix) }, verify)
 }
 
 // Verify checks that e, read back from a written file, holds exactly what

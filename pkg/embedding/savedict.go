@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/embtool/embtool/pkg/safetensors"
 	"github.com/embtool/embtool/pkg/tensor"
@@ -86,58 +83,6 @@ func sortedCopy(s []string) []string {
 	return c
 }
 
-// atomicWrite is the write-sync-verify-rename sequence every output goes
-// through: the destination is either untouched or the complete new file.
-// The temporary file is locked while it lives (see createLockedTemp), and
-// the write first removes the temporary files of dead writers in the same
-// folder (removeOrphans).
-func atomicWrite(path string, force bool, write func(w io.Writer, prefix string) error, verify func(tmp string) error) error {
-	if _, err := os.Lstat(path); err == nil && !force {
-		return fmt.Errorf("%s: %w", path, ErrExists)
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	removeOrphans(dir)
-	f, unlock, err := createLockedTemp(dir, base)
-	if err != nil {
-		return err
-	}
-	// Deferred first, so it runs last: the file stays locked until it has
-	// been renamed or removed.
-	defer unlock()
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := write(&writebackWriter{f: f}, archivePrefix(strings.TrimSuffix(base, filepath.Ext(base)))); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := verify(tmp); err != nil {
-		return fmt.Errorf("read-back check failed: %w", err)
-	}
-	if err := replaceFile(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	syncDir(dir)
-	return nil
-}
-
 // recorded passes a source through and keeps the size and CRC-32 of the
 // bytes it produced, for the read-back check.
 type recorded struct {
@@ -199,24 +144,4 @@ func (c *converted) Load() (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return t.Convert(c.dt)
-}
-
-// writebackChunk: every this many bytes written, start their writeback.
-const writebackChunk = 32 << 20
-
-// writebackWriter writes to f and starts writeback of each finished chunk
-// while later ones are still being produced.
-type writebackWriter struct {
-	f          *os.File
-	off, start int64
-}
-
-func (w *writebackWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.off += int64(n)
-	if w.off-w.start >= writebackChunk {
-		startWriteback(w.f, w.start, w.off-w.start)
-		w.start = w.off
-	}
-	return n, err
 }

@@ -27,7 +27,10 @@ type vectorStats struct {
 	zeroRows []int
 }
 
-// statsOf reads a float tensor row by row.
+// statsOf reads a float tensor row by row. The norms are tensor.Norm's
+// (tensor.Norm64's for F64), the one norm routine merge --norm uses too,
+// so inspect and merge agree bit for bit; each row is widened (exactly)
+// into one reused buffer.
 func statsOf(t *tensor.Tensor) vectorStats {
 	n, w := t.Rows()
 	st := vectorStats{norms: make([]float64, n)}
@@ -36,66 +39,67 @@ func statsOf(t *tensor.Tensor) vectorStats {
 		return st
 	}
 	at := elementReader(t.DType)
+	var row32 []float32
+	var row64 []float64
+	var stack [2048]float32 // every embedding row (768, 1024, 1280) without a heap allocation
+	switch {
+	case t.DType == tensor.F64:
+		row64 = make([]float64, w)
+	case w <= len(stack):
+		row32 = stack[:w]
+	default:
+		row32 = make([]float32, w)
+	}
 	for r := 0; r < n; r++ {
 		row := t.Data[r*w*es : (r+1)*w*es]
-		var sum float64
 		nonzero := false
-		if t.DType == tensor.F32 && fastRowF32(row, &sum) {
-			// The common case, finite and not all zero, without a call
-			// per element.
-			st.norms[r] = math.Sqrt(sum)
-			continue
-		}
-		sum = 0
-		for i := 0; i < w; i++ {
-			x := at(row, i)
-			switch {
-			case x == 0:
-				continue
-			case x != x:
-				st.nan++
-			case math.IsInf(x, 0):
-				st.inf++
+		if row64 != nil {
+			for i := range row64 {
+				row64[i] = at(row, i)
 			}
-			nonzero = true
-			sum += x * x
+			for _, x := range row64 {
+				if x != 0 {
+					nonzero = true
+					st.count(x)
+				}
+			}
+		} else {
+			if t.DType == tensor.F32 {
+				for i := range row32 {
+					row32[i] = math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:]))
+				}
+			} else {
+				for i := range row32 {
+					row32[i] = float32(at(row, i)) // exact: widened from F16 or BF16
+				}
+			}
+			for _, x := range row32 {
+				if x != 0 {
+					nonzero = true
+					st.count(float64(x))
+				}
+			}
 		}
 		if !nonzero {
 			st.zeroRows = append(st.zeroRows, r)
 		}
-		if math.IsInf(sum, 0) || (sum != 0 && sum < 0x1p-900) {
-			// Overflow or deep underflow of the plain sum: the scaled
-			// algorithm gives the exact-as-possible norm.
-			vals := make([]float64, w)
-			for i := range vals {
-				vals[i] = at(row, i)
-			}
-			st.norms[r] = tensor.Norm64(vals)
-			continue
+		if row64 != nil {
+			st.norms[r] = tensor.Norm64(row64)
+		} else {
+			st.norms[r] = tensor.Norm(row32)
 		}
-		st.norms[r] = math.Sqrt(sum)
 	}
 	return st
 }
 
-// fastRowF32 sums the squares of an F32 row in float64 and reports true
-// when every value was finite, the row not all zero and the sum in range;
-// otherwise the caller takes the general path.
-func fastRowF32(row []byte, sum *float64) bool {
-	var s float64
-	var or uint32
-	for len(row) >= 4 {
-		b := binary.LittleEndian.Uint32(row)
-		if b&0x7f800000 == 0x7f800000 {
-			return false // NaN or Inf
-		}
-		or |= b &^ 0x80000000
-		x := float64(math.Float32frombits(b))
-		s += x * x
-		row = row[4:]
+// count tallies a nonzero value that is NaN or infinite.
+func (st *vectorStats) count(x float64) {
+	switch {
+	case x != x:
+		st.nan++
+	case math.IsInf(x, 0):
+		st.inf++
 	}
-	*sum = s
-	return or != 0 && !math.IsInf(s, 0) && s >= 0x1p-900
 }
 
 // elementReader returns a function reading element i of little-endian

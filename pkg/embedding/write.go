@@ -1,6 +1,7 @@
 package embedding
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -32,6 +33,10 @@ func FormatForPath(path string) (string, error) {
 	}
 	return "", fmt.Errorf("output %q: the extension must be .pt, .safetensors or .bin", path)
 }
+
+// ErrNeedsName: a diffusers file is to be written but neither the target,
+// the embedding nor the file name gives its token name.
+var ErrNeedsName = errors.New("a diffusers file needs a token name")
 
 // a1111Token is the token id A1111 writes for "*" (CLIP's id, inherited
 // from the original textual-inversion format).
@@ -137,7 +142,7 @@ func Plan(e *Embedding, t Target) (*Planned, error) {
 	case layout == LayoutDiffusers:
 		p.Name = firstNonEmpty(t.Name, t.Stem, deref(e.StoredName), diffusersToken(e))
 		if p.Name == "" {
-			return nil, fmt.Errorf("a diffusers file needs a token name")
+			return nil, ErrNeedsName
 		}
 		p.Tensors[0].Key = p.Name
 	case t.Format == FormatSafetensors:

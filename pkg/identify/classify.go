@@ -98,7 +98,7 @@ func classify(res *Result, root *node, md map[string]string) {
 	}
 	res.Kind = KindUnknown
 	if len(all) == 0 {
-		res.Notes = append(res.Notes, "no tensors; keys "+listSome(root.keys, 8))
+		res.Notes = append(res.Notes, "no tensors; keys "+listSome(root.Keys, 8))
 	} else {
 		res.Notes = append(res.Notes, "no layout embtool knows; keys "+listSome(ks.keys, 4))
 	}
@@ -111,7 +111,7 @@ func unwrap(root *node) (*node, string) {
 		return root, ""
 	}
 	for _, k := range []string{"state_dict", "params_ema", "params", "model_state_dict", "module", "model", "net", "generator"} {
-		if v, ok := root.get(k); ok {
+		if v, ok := root.Get(k); ok {
 			if n, ok := v.(*node); ok && len(n.flatten()) > 0 {
 				return n, k
 			}
@@ -131,21 +131,21 @@ func hypernetwork(res *Result, root *node) bool {
 			widths++
 		}
 	}
-	_, ls := root.get("layer_structure")
-	_, af := root.get("activation_func")
+	_, ls := root.Get("layer_structure")
+	_, af := root.Get("activation_func")
 	if widths == 0 && !(ls && af) {
 		return false
 	}
 	res.Kind, res.Format = KindHypernetwork, "A1111"
-	if v, ok := root.get("activation_func"); ok {
+	if v, ok := root.Get("activation_func"); ok {
 		if s, ok := v.(string); ok && s != "" {
 			res.Notes = append(res.Notes, "activation "+s)
 		}
 	}
-	if v, ok := root.get("layer_structure"); ok {
+	if v, ok := root.Get("layer_structure"); ok {
 		if n, ok := v.(*node); ok {
 			var parts []string
-			for _, x := range n.vals {
+			for _, x := range n.Values {
 				switch x := x.(type) {
 				case float64, int64:
 					parts = append(parts, fmt.Sprint(x))

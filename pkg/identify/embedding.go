@@ -33,7 +33,7 @@ const (
 // classifyEmbedding applies the layout rules of formats.md §12 to the
 // top-level dict, from shapes alone.
 func classifyEmbedding(res *Result, root *node) bool {
-	if v, ok := root.get("string_to_param"); ok {
+	if v, ok := root.Get("string_to_param"); ok {
 		res.Kind, res.Layout = KindEmbedding, layoutA1111
 		p, ok := v.(*node)
 		if !ok {
@@ -43,19 +43,19 @@ func classifyEmbedding(res *Result, root *node) bool {
 			res.Layout = layoutTI
 		}
 		ts := p.direct()
-		if len(ts) == 1 && len(p.keys) == 1 {
+		if len(ts) == 1 && len(p.Keys) == 1 {
 			setVectors(res, ts)
-		} else if len(ts) > 1 || len(p.keys) > 1 {
+		} else if len(ts) > 1 || len(p.Keys) > 1 {
 			refuse(res, ts)
 		}
 		return true
 	}
-	_, hasL := root.get("clip_l")
-	_, hasG := root.get("clip_g")
+	_, hasL := root.Get("clip_l")
+	_, hasG := root.Get("clip_g")
 	if hasL && hasG {
 		res.Kind, res.Layout = KindEmbedding, layoutSDXL
-		l, okL := root.vals[index(root, "clip_l")].(meta)
-		g, okG := root.vals[index(root, "clip_g")].(meta)
+		l, okL := root.Values[index(root, "clip_l")].(meta)
+		g, okG := root.Values[index(root, "clip_g")].(meta)
 		if okL && okG {
 			setVectors(res, []entry{{"clip_l", l}, {"clip_g", g}})
 		}
@@ -79,7 +79,7 @@ func classifyEmbedding(res *Result, root *node) bool {
 }
 
 func index(n *node, key string) int {
-	for i, k := range n.keys {
+	for i, k := range n.Keys {
 		if k == key {
 			return i
 		}

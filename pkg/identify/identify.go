@@ -40,7 +40,7 @@ func File(r io.ReaderAt, size int64, name string) *Result {
 	case sniff.PNG:
 		res.Container = ContainerPNG
 		identifyPNG(res, r, size)
-	case sniff.JPEG, sniff.GIF, sniff.WebP, sniff.BMP:
+	case sniff.JPEG, sniff.GIF, sniff.WebP, sniff.BMP, sniff.JPEGXL, sniff.HEIF:
 		res.Kind, res.Container = KindImage, string(f)
 	case sniff.HTML:
 		res.Kind = KindHTML
@@ -75,8 +75,7 @@ func identifySafetensors(res *Result, r io.ReaderAt, size int64) {
 	res.Safetensors = f
 	root := &node{}
 	for _, e := range f.Tensors() {
-		root.keys = append(root.keys, e.Name)
-		root.vals = append(root.vals, meta{e.DType, e.Shape})
+		root.Append(e.Name, meta{e.DType, e.Shape})
 	}
 	classify(res, root, f.Metadata())
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/embtool/embtool/internal/ordered"
 	"github.com/embtool/embtool/pkg/pngembed"
 	"github.com/embtool/embtool/pkg/tensor"
 	"github.com/embtool/embtool/pkg/torchpt"
@@ -13,8 +14,7 @@ import (
 // container: values are *node, meta (a tensor's dtype and shape, never
 // its bytes), or the scalar as decoded (string, int64, …).
 type node struct {
-	keys []string
-	vals []any
+	ordered.Map[string, any]
 	// intKeys counts the keys that were integers (a hypernetwork's).
 	intKeys []int64
 	// pdict marks a torch ParameterDict read through _parameters.
@@ -34,21 +34,12 @@ const (
 	maxValues = 1 << 20
 )
 
-func (n *node) get(key string) (any, bool) {
-	for i, k := range n.keys {
-		if k == key {
-			return n.vals[i], true
-		}
-	}
-	return nil, false
-}
-
 // direct lists the tensors that are values of n itself.
 func (n *node) direct() []entry {
 	var out []entry
-	for i, v := range n.vals {
+	for i, v := range n.Values {
 		if m, ok := v.(meta); ok {
-			out = append(out, entry{n.keys[i], m})
+			out = append(out, entry{n.Keys[i], m})
 		}
 	}
 	return out
@@ -69,12 +60,12 @@ func (n *node) flatten() []entry {
 		if depth > maxDepth {
 			return
 		}
-		for i, v := range n.vals {
+		for i, v := range n.Values {
 			switch x := v.(type) {
 			case meta:
-				out = append(out, entry{prefix + n.keys[i], x})
+				out = append(out, entry{prefix + n.Keys[i], x})
 			case *node:
-				walk(x, prefix+n.keys[i]+".", depth+1)
+				walk(x, prefix+n.Keys[i]+".", depth+1)
 			}
 		}
 	}
@@ -90,7 +81,7 @@ func fromTorch(root any) (*node, bool) {
 	case *node:
 		return v, true
 	case meta:
-		return &node{keys: []string{""}, vals: []any{v}}, true
+		return &node{Map: ordered.Map[string, any]{Keys: []string{""}, Values: []any{v}}}, true
 	}
 	return nil, false
 }
@@ -116,8 +107,7 @@ func torchValue(v any, depth int, budget *int) any {
 			default:
 				key = fmt.Sprint(k)
 			}
-			n.keys = append(n.keys, key)
-			n.vals = append(n.vals, torchValue(x.Values[i], depth+1, budget))
+			n.Append(key, torchValue(x.Values[i], depth+1, budget))
 		}
 		return n
 	case torchpt.List:
@@ -145,8 +135,7 @@ func torchValue(v any, depth int, budget *int) any {
 func torchSeq(s []any, depth int, budget *int) *node {
 	n := &node{}
 	for i, v := range s {
-		n.keys = append(n.keys, strconv.Itoa(i))
-		n.vals = append(n.vals, torchValue(v, depth+1, budget))
+		n.Append(strconv.Itoa(i), torchValue(v, depth+1, budget))
 	}
 	return n
 }
@@ -167,8 +156,7 @@ func fromPNG(o *pngembed.Object, depth int) *node {
 		default:
 			v = x
 		}
-		n.keys = append(n.keys, k)
-		n.vals = append(n.vals, v)
+		n.Append(k, v)
 	}
 	return n
 }

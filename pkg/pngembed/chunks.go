@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
+
+	"github.com/embtool/embtool/internal/sniff"
 )
 
 // Limits of the PNG reader.
@@ -27,7 +30,9 @@ const (
 // TextKeyword is the keyword of the text chunk A1111 stores embeddings in.
 const TextKeyword = "sd-ti-embedding"
 
-var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+// pngSignatureLen: the first chunk starts after the eight-byte signature
+// (sniff.IsPNG).
+const pngSignatureLen = 8
 
 // maxPNGChunk is the largest chunk length the PNG specification allows.
 const maxPNGChunk = 1<<31 - 1
@@ -50,79 +55,73 @@ type textChunk struct {
 	text []byte
 }
 
-func formatErr(off int64, format string, args ...any) *FormatError {
-	return &FormatError{Offset: off, Msg: fmt.Sprintf(format, args...)}
+// formatErr is a defect at offset off (-1: no one place) of record (a
+// chunk; "" for the file).
+func formatErr(record string, off int64, format string, args ...any) *FormatError {
+	return &FormatError{Pkg: errPkg, Record: record, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
-// sniff names a few common non-PNG formats by their signature.
-func sniff(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "JPEG"
-	case bytes.HasPrefix(b, []byte("GIF8")):
-		return "GIF"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "WebP"
-	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
-		return "zip (a torch .pt file?)"
-	case bytes.HasPrefix(b, []byte("BM")):
-		return "BMP"
-	case bytes.HasPrefix(b, []byte{0, 0, 0, 0x0C, 'J', 'X', 'L', ' '}), bytes.HasPrefix(b, []byte{0xFF, 0x0A}):
-		return "JPEG XL"
-	case len(b) >= 12 && string(b[4:8]) == "ftyp":
-		return "ISO media (AVIF/HEIF?)"
-	}
-	return ""
+// chunkName is a chunk's Record in errors: "IHDR chunk".
+func chunkName(typ string) string { return typ + " chunk" }
+
+// notPNG names, for the error about a file that is not a PNG, the
+// formats internal/sniff recognises that a PNG is mistaken for.
+var notPNG = map[sniff.Format]string{
+	sniff.JPEG:     "JPEG",
+	sniff.GIF:      "GIF",
+	sniff.WebP:     "WebP",
+	sniff.BMP:      "BMP",
+	sniff.JPEGXL:   "JPEG XL",
+	sniff.HEIF:     "AVIF/HEIF",
+	sniff.TorchZip: "zip (a torch .pt file?)",
+	sniff.HTML:     "an HTML page (a failed download?)",
+	sniff.GitLFS:   "a git-lfs pointer",
 }
 
 // scan walks the chunks of a PNG from the signature to IEND, checking
 // every length against size and every CRC-32, and collects the header,
 // the amount of IDAT data and the last sd-ti-embedding text chunk.
 func scan(r io.ReaderAt, size int64) (*pngInfo, error) {
-	var head [16]byte
-	n, _ := r.ReadAt(head[:], 0)
-	if size < int64(len(pngSignature)) || n < len(pngSignature) || !bytes.Equal(head[:8], pngSignature) {
-		if n > int(max(size, 0)) {
-			n = int(max(size, 0))
+	head, _ := sniff.Head(r, size)
+	if !sniff.IsPNG(head) {
+		if what := notPNG[sniff.Detect(head, size)]; what != "" {
+			return nil, formatErr("", 0, "not a PNG file: the data is %s", what)
 		}
-		if what := sniff(head[:n]); what != "" {
-			return nil, formatErr(0, "not a PNG file: the data is %s", what)
-		}
-		return nil, formatErr(0, "not a PNG file: no PNG signature at offset 0")
+		return nil, formatErr("", 0, "not a PNG file: no PNG signature")
 	}
 	// Every chunk costs a few small reads: batch them.
 	r = newBlockReader(r)
 	info := &pngInfo{}
 	buf := make([]byte, 32<<10)
-	off := int64(len(pngSignature))
+	off := int64(pngSignatureLen)
 	for first := true; ; first = false {
 		if size-off < 12 {
-			return nil, formatErr(off, "truncated file: no IEND chunk (file ends at offset %d)", size)
+			return nil, formatErr("", off, "truncated file: no IEND chunk (file ends at offset %d)", size)
 		}
 		var hdr [8]byte
 		if _, err := r.ReadAt(hdr[:], off); err != nil {
-			return nil, &FormatError{Offset: off, Msg: fmt.Sprintf("reading chunk header at offset %d: %v", off, err), Err: err}
+			return nil, &FormatError{Pkg: errPkg, Offset: off, Msg: fmt.Sprintf("reading chunk header: %v", err), Err: err}
 		}
 		length := int64(binary.BigEndian.Uint32(hdr[:4]))
 		typ := string(hdr[4:8])
 		if !validType(hdr[4:8]) {
-			return nil, formatErr(off, "invalid chunk type %q at offset %d", typ, off)
+			return nil, formatErr("", off, "invalid chunk type %q", typ)
 		}
 		if length > maxPNGChunk {
-			return nil, formatErr(off, "%s chunk at offset %d declares length %d, over the PNG limit of 2^31-1", typ, off, length)
+			return nil, formatErr(chunkName(typ), off, "declares length %d, over the PNG limit of 2^31-1", length)
 		}
 		if length > size-off-12 {
-			return nil, formatErr(off, "truncated file: %s chunk at offset %d declares %d data bytes, only %d remain", typ, off, length, size-off-12)
+			return nil, formatErr(chunkName(typ), off, "truncated file: the chunk declares %d data bytes, only %d remain", length, size-off-12)
 		}
 		if first && (typ != "IHDR" || length != 13) {
-			return nil, formatErr(off, "first chunk is %s of %d bytes, not a 13-byte IHDR", typ, length)
+			return nil, formatErr("", off, "first chunk is %s of %d bytes, not a 13-byte IHDR", typ, length)
 		}
 		data := off + 8
 		var keep []byte // the chunk data, when read whole
 		switch typ {
 		case "IHDR":
 			if !first {
-				return nil, formatErr(off, "second IHDR chunk at offset %d", off)
+				return nil, formatErr(chunkName("IHDR"), off, "a second IHDR chunk")
 			}
 			keep = make([]byte, 13)
 		case "tEXt", "zTXt", "iTXt":
@@ -132,7 +131,7 @@ func scan(r io.ReaderAt, size int64) (*pngInfo, error) {
 			}
 			if kw == TextKeyword {
 				if length > MaxChunkSize {
-					return nil, formatErr(off, "%s chunk %q at offset %d holds %d bytes, over the limit of %d", typ, TextKeyword, off, length, MaxChunkSize)
+					return nil, formatErr(fmt.Sprintf("%s chunk %q", typ, TextKeyword), off, "holds %d bytes, over the limit of %d", length, MaxChunkSize)
 				}
 				keep = make([]byte, length)
 			}
@@ -141,7 +140,7 @@ func scan(r io.ReaderAt, size int64) (*pngInfo, error) {
 		}
 		if keep != nil {
 			if _, err := r.ReadAt(keep, data); err != nil {
-				return nil, &FormatError{Offset: data, Msg: fmt.Sprintf("reading %s chunk at offset %d: %v", typ, off, err), Err: err}
+				return nil, &FormatError{Pkg: errPkg, Record: chunkName(typ), Offset: data, Msg: fmt.Sprintf("reading: %v", err), Err: err}
 			}
 		}
 		if err := checkCRC(r, off, typ, length, keep, buf); err != nil {
@@ -181,7 +180,7 @@ func validType(t []byte) bool {
 func readKeyword(r io.ReaderAt, data, length int64) (string, error) {
 	b := make([]byte, min(length, 80))
 	if _, err := r.ReadAt(b, data); err != nil {
-		return "", &FormatError{Offset: data, Msg: fmt.Sprintf("reading text chunk keyword at offset %d: %v", data, err), Err: err}
+		return "", &FormatError{Pkg: errPkg, Record: "text chunk", Offset: data, Msg: fmt.Sprintf("reading the keyword: %v", err), Err: err}
 	}
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
@@ -197,14 +196,14 @@ func checkCRC(r io.ReaderAt, off int64, typ string, length int64, data, buf []by
 	if data != nil {
 		h.Write(data)
 	} else if _, err := io.CopyBuffer(h, io.NewSectionReader(r, off+8, length), buf); err != nil {
-		return &FormatError{Offset: off, Msg: fmt.Sprintf("reading %s chunk at offset %d: %v", typ, off, err), Err: err}
+		return &FormatError{Pkg: errPkg, Record: chunkName(typ), Offset: off, Msg: fmt.Sprintf("reading: %v", err), Err: err}
 	}
 	var c [4]byte
 	if _, err := r.ReadAt(c[:], off+8+length); err != nil {
-		return &FormatError{Offset: off, Msg: fmt.Sprintf("reading CRC of %s chunk at offset %d: %v", typ, off, err), Err: err}
+		return &FormatError{Pkg: errPkg, Record: chunkName(typ), Offset: off, Msg: fmt.Sprintf("reading the CRC: %v", err), Err: err}
 	}
 	if got, want := binary.BigEndian.Uint32(c[:]), h.Sum32(); got != want {
-		return formatErr(off, "CRC mismatch in %s chunk at offset %d: stored %08x, computed %08x", typ, off, got, want)
+		return formatErr(chunkName(typ), off, "CRC mismatch: stored %08x, computed %08x", got, want)
 	}
 	return nil
 }
@@ -214,7 +213,7 @@ func (info *pngInfo) parseIHDR(b []byte, off int64) error {
 	info.height = binary.BigEndian.Uint32(b[4:8])
 	info.depth, info.colorType, info.interlace = b[8], b[9], b[12]
 	if info.width == 0 || info.height == 0 || info.width > maxPNGChunk || info.height > maxPNGChunk {
-		return formatErr(off, "IHDR at offset %d: invalid dimensions %d×%d", off, info.width, info.height)
+		return formatErr(chunkName("IHDR"), off, "invalid dimensions %d×%d", info.width, info.height)
 	}
 	ok := false
 	switch info.colorType {
@@ -226,10 +225,10 @@ func (info *pngInfo) parseIHDR(b []byte, off int64) error {
 		ok = info.depth == 8 || info.depth == 16
 	}
 	if !ok {
-		return formatErr(off, "IHDR at offset %d: invalid bit depth %d for color type %d", off, info.depth, info.colorType)
+		return formatErr(chunkName("IHDR"), off, "invalid bit depth %d for color type %d", info.depth, info.colorType)
 	}
 	if b[10] != 0 || b[11] != 0 || info.interlace > 1 {
-		return formatErr(off, "IHDR at offset %d: unknown compression %d, filter %d or interlace %d method", off, b[10], b[11], info.interlace)
+		return formatErr(chunkName("IHDR"), off, "unknown compression %d, filter %d or interlace %d method", b[10], b[11], info.interlace)
 	}
 	return nil
 }
@@ -254,12 +253,12 @@ func (info *pngInfo) channels() int {
 func (info *pngInfo) checkPixels() error {
 	w, h := int64(info.width), int64(info.height)
 	if w > MaxSide || h > MaxSide || w*h > MaxPixels {
-		return formatErr(16, "image of %d×%d pixels is over the limit of %d per side and %d in all", w, h, MaxSide, MaxPixels)
+		return formatErr(chunkName("IHDR"), 16, "image of %d×%d pixels is over the limit of %d per side and %d in all", w, h, MaxSide, MaxPixels)
 	}
 	rowBytes := (w*int64(info.channels())*int64(info.depth) + 7) / 8
 	raw := h * rowBytes
 	if raw > info.idatBytes*1032+1<<16 {
-		return formatErr(-1, "IDAT chunks hold %d bytes, too few for %d×%d pixels (%d bytes)", info.idatBytes, w, h, raw)
+		return formatErr("", -1, "IDAT chunks hold %d bytes, too few for %d×%d pixels (%d bytes)", info.idatBytes, w, h, raw)
 	}
 	return nil
 }
@@ -281,20 +280,20 @@ func chunkText(typ string, off int64, b []byte) ([]byte, error) {
 			return nil, nil
 		}
 		if rest[0] != 0 {
-			return nil, formatErr(off, "zTXt chunk at offset %d: unknown compression method %d", off, rest[0])
+			return nil, formatErr(chunkName("zTXt"), off, "unknown compression method %d", rest[0])
 		}
-		return inflate(rest[1:], off, "zTXt chunk at offset "+fmt.Sprint(off))
+		return inflate(rest[1:], off, chunkName("zTXt"))
 	}
 	// iTXt: flag, method, language tag NUL, translated keyword NUL, text.
 	if len(rest) < 2 {
-		return nil, formatErr(off, "iTXt chunk at offset %d: missing compression flag and method", off)
+		return nil, formatErr(chunkName("iTXt"), off, "missing compression flag and method")
 	}
 	flag, method := rest[0], rest[1]
 	rest = rest[2:]
 	for range 2 {
 		j := bytes.IndexByte(rest, 0)
 		if j < 0 {
-			return nil, formatErr(off, "iTXt chunk at offset %d: missing language tag or translated keyword", off)
+			return nil, formatErr(chunkName("iTXt"), off, "missing language tag or translated keyword")
 		}
 		rest = rest[j+1:]
 	}
@@ -302,9 +301,9 @@ func chunkText(typ string, off int64, b []byte) ([]byte, error) {
 	case flag == 0:
 		return rest, nil
 	case method != 0:
-		return nil, formatErr(off, "iTXt chunk at offset %d: unknown compression method %d", off, method)
+		return nil, formatErr(chunkName("iTXt"), off, "unknown compression method %d", method)
 	}
-	return inflate(rest, off, "iTXt chunk at offset "+fmt.Sprint(off))
+	return inflate(rest, off, chunkName("iTXt"))
 }
 
 // errTooBig is returned by inflate when the output exceeds MaxInflated.
@@ -331,7 +330,7 @@ func inflate(b []byte, off int64, where string) ([]byte, error) {
 		}
 	}
 	if err != nil { // unreachable: the first pass read the same bytes
-		return nil, &FormatError{Offset: off, Msg: fmt.Sprintf("%s: zlib: %v", where, err), Err: err}
+		return nil, &FormatError{Pkg: errPkg, Record: where, Offset: off, Msg: zlibMsg(err), Err: err}
 	}
 	return out, nil
 }
@@ -339,17 +338,26 @@ func inflate(b []byte, off int64, where string) ([]byte, error) {
 func inflateTo(w io.Writer, b []byte, off int64, where string) (int64, error) {
 	zr, err := zlib.NewReader(bytes.NewReader(b))
 	if err != nil {
-		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("%s: zlib: %v", where, err), Err: err}
+		return 0, &FormatError{Pkg: errPkg, Record: where, Offset: off, Msg: zlibMsg(err), Err: err}
 	}
 	defer zr.Close()
 	n, err := io.Copy(w, io.LimitReader(zr, MaxInflated+1))
 	switch {
 	case err == io.ErrUnexpectedEOF:
-		return 0, &FormatError{Offset: off, Msg: where + ": zlib: truncated stream", Err: err}
+		return 0, &FormatError{Pkg: errPkg, Record: where, Offset: off, Msg: "zlib: truncated stream", Err: err}
 	case err != nil:
-		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("%s: zlib: %v", where, err), Err: err}
+		return 0, &FormatError{Pkg: errPkg, Record: where, Offset: off, Msg: zlibMsg(err), Err: err}
 	case n > MaxInflated:
-		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("%s: zlib stream inflates to more than %d bytes", where, MaxInflated), Err: errTooBig}
+		return 0, &FormatError{Pkg: errPkg, Record: where, Offset: off, Msg: fmt.Sprintf("zlib stream inflates to more than %d bytes", MaxInflated), Err: errTooBig}
 	}
 	return n, nil
+}
+
+// zlibMsg says "zlib: …" once, whether the error came from compress/zlib
+// ("zlib: invalid header") or the flate stream inside ("flate: …").
+func zlibMsg(err error) string {
+	if s := err.Error(); strings.HasPrefix(s, "zlib: ") {
+		return s
+	}
+	return "zlib: " + err.Error()
 }

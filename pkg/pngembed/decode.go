@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"os"
 )
 
 // Source says where an embedding was found in the image.
@@ -47,28 +46,11 @@ func Decode(r io.ReaderAt, size int64) (*Result, error) {
 		return decodeText(info.text)
 	}
 	res, err := decodeImage(r, size, info)
-	var ne *notEmbeddingError
+	var ne *NotEmbeddingError
 	if errors.As(err, &ne) {
-		return nil, &notEmbeddingError{"no " + TextKeyword + " text chunk, and " + ne.reason}
+		return nil, &NotEmbeddingError{"no " + TextKeyword + " text chunk, and " + ne.Reason}
 	}
 	return res, err
-}
-
-// DecodeFile opens the file at path and calls Decode.
-func DecodeFile(path string) (*Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("pngembed: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("pngembed: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("pngembed: %s is not a regular file", path)
-	}
-	return Decode(f, st.Size())
 }
 
 // DecodeTextChunk reads an image embedding from the sd-ti-embedding text
@@ -80,7 +62,7 @@ func DecodeTextChunk(r io.ReaderAt, size int64) (*Result, error) {
 		return nil, err
 	}
 	if info.text == nil {
-		return nil, &notEmbeddingError{"no " + TextKeyword + " text chunk"}
+		return nil, &NotEmbeddingError{"no " + TextKeyword + " text chunk"}
 	}
 	return decodeText(info.text)
 }
@@ -93,21 +75,21 @@ func decodeImage(r io.ReaderAt, size int64, info *pngInfo) (*Result, error) {
 	}
 	img, err := png.Decode(newPixelStream(r, size))
 	if err != nil {
-		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("decoding pixels: %v", err), Err: err}
+		return nil, &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("decoding pixels: %v", err), Err: err}
 	}
 	return decodePixels(img, info.colorType == 0 && info.depth == 16)
 }
 
 // decodeText decodes the base64 JSON of an sd-ti-embedding chunk.
 func decodeText(c *textChunk) (*Result, error) {
-	where := fmt.Sprintf("%s chunk %q at offset %d", c.typ, TextKeyword, c.off)
+	where := fmt.Sprintf("%s chunk %q", c.typ, TextKeyword)
 	raw, err := decodeBase64(c.text)
 	if err != nil {
-		return nil, &FormatError{Offset: c.off, Msg: where + ": " + err.Error(), Err: err}
+		return nil, &FormatError{Pkg: errPkg, Record: where, Offset: c.off, Msg: err.Error(), Err: err}
 	}
 	root, err := parseJSON(raw)
 	if err != nil {
-		return nil, &FormatError{Offset: c.off, Msg: where + ": " + err.Error(), Err: err}
+		return nil, &FormatError{Pkg: errPkg, Record: where, Offset: c.off, Msg: err.Error(), Err: err}
 	}
 	return &Result{Source: SourceTextChunk, Chunk: c.typ, Root: root}, nil
 }

@@ -105,7 +105,7 @@ func TestRealImages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			text, err := DecodeFile(path)
+			text, err := decodeFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestRealImages(t *testing.T) {
 			if b := img.Bounds(); b.Dx() != 592 || b.Dy() != 512 {
 				t.Errorf("image is %v, want 592×512", b)
 			}
-			pix, err := DecodePixels(img)
+			pix, err := pixelsEmbedding(img)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestRealImages(t *testing.T) {
 
 func TestJPEGNamedPNG(t *testing.T) {
 	path := corpusFile(t, "SD1.5-HairDetail.preview.png")
-	_, err := DecodeFile(path)
+	_, err := decodeFile(path)
 	var fe *FormatError
 	if !errors.As(err, &fe) || errors.Is(err, ErrNotEmbedding) {
 		t.Fatalf("got %v, want a FormatError", err)
@@ -322,9 +322,9 @@ func TestPixelBorder(t *testing.T) {
 				t.Errorf("source %q chunk %q, want pixels", res.Source, res.Chunk)
 			}
 			checkSample(t, res)
-			direct, err := DecodePixels(tc.img)
+			direct, err := pixelsEmbedding(tc.img)
 			if err != nil || !reflect.DeepEqual(direct, res) {
-				t.Errorf("DecodePixels differs from Decode: %v", err)
+				t.Errorf("pixelsEmbedding differs from Decode: %v", err)
 			}
 		})
 	}
@@ -440,12 +440,12 @@ func TestCorrupt(t *testing.T) {
 		{"empty", nil, "not a PNG"},
 		{"bad signature", flip(good, 1), "no PNG signature"},
 		{"gif", []byte("GIF89a...."), "GIF"},
-		{"tEXt data flipped", flip(good, 33+8+20), "CRC mismatch in tEXt chunk at offset 33"},
-		{"tEXt CRC flipped", flip(good, textCRC), "CRC mismatch in tEXt"},
-		{"IDAT CRC flipped", flip(good, idatOff+8), "CRC mismatch in IDAT"},
-		{"IHDR flipped", flip(good, 20), "CRC mismatch in IHDR"},
-		{"pixel IDAT flipped", flip(pix, 33+20), "CRC mismatch in IDAT"},
-		{"truncated in tEXt", good[:60], "truncated file: tEXt chunk at offset 33"},
+		{"tEXt data flipped", flip(good, 33+8+20), "tEXt chunk offset 33: CRC mismatch"},
+		{"tEXt CRC flipped", flip(good, textCRC), "tEXt chunk offset 33: CRC mismatch"},
+		{"IDAT CRC flipped", flip(good, idatOff+8), "IDAT chunk offset 341: CRC mismatch"},
+		{"IHDR flipped", flip(good, 20), "IHDR chunk offset 8: CRC mismatch"},
+		{"pixel IDAT flipped", flip(pix, 33+20), "IDAT chunk offset 33: CRC mismatch"},
+		{"truncated in tEXt", good[:60], "tEXt chunk offset 33: truncated file"},
 		{"truncated before IEND", good[:len(good)-12], "no IEND"},
 		{"no IEND in pixel file", pix[:len(pix)-12], "no IEND"},
 		{"first chunk not IHDR", cat(sig, chunk("tEXt", []byte("a\x00b"))), "not a 13-byte IHDR"},
@@ -460,7 +460,7 @@ func TestCorrupt(t *testing.T) {
 		{"json array", withText(b64("[1, 2]")), "not an object"},
 		{"json ragged", withText(b64(`{"t": {"TORCHTENSOR": [[1.0, 2.0], [3.0]]}}`)), "ragged"},
 		{"zTXt method", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", []byte(TextKeyword+"\x00\x01xx"))}, nil), "unknown compression method 1"},
-		{"zTXt not zlib", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", []byte(TextKeyword+"\x00\x00xx"))}, nil), "zTXt chunk at offset 33: zlib"},
+		{"zTXt not zlib", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", []byte(TextKeyword+"\x00\x00xx"))}, nil), "zTXt chunk offset 33: zlib: invalid header"},
 		{"zTXt truncated", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("zTXt", zTXtData(TextKeyword, b64(sampleJSON))[:40])}, nil), "truncated stream"},
 		{"iTXt method", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("iTXt", []byte(TextKeyword+"\x00\x01\x05\x00\x00xx"))}, nil), "unknown compression method 5"},
 		{"iTXt short", encodePNG(t, picture(2, 2, 1), [][]byte{chunk("iTXt", []byte(TextKeyword+"\x00\x01"))}, nil), "missing"},
@@ -552,12 +552,12 @@ func TestHugeDimensions(t *testing.T) {
 			t.Errorf("%d×%d: allocated %d bytes", tc.w, tc.h, n)
 		}
 	}
-	// DecodePixels applies the caps to an image it is given.
-	if _, err := DecodePixels(image.NewGray(image.Rect(0, 0, MaxSide+1, 1))); err == nil || !strings.Contains(err.Error(), "over the limit") {
-		t.Errorf("DecodePixels of a too-wide image: %v", err)
+	// pixelsEmbedding applies the caps to an image it is given.
+	if _, err := pixelsEmbedding(image.NewGray(image.Rect(0, 0, MaxSide+1, 1))); err == nil || !strings.Contains(err.Error(), "over the limit") {
+		t.Errorf("pixelsEmbedding of a too-wide image: %v", err)
 	}
-	if _, err := DecodePixels(image.NewGray(image.Rect(0, 0, 0, 0))); err == nil {
-		t.Error("DecodePixels of an empty image: no error")
+	if _, err := pixelsEmbedding(image.NewGray(image.Rect(0, 0, 0, 0))); err == nil {
+		t.Error("pixelsEmbedding of an empty image: no error")
 	}
 }
 
@@ -571,7 +571,7 @@ func TestZlibBombs(t *testing.T) {
 		}
 		var err error
 		n := allocated(func() { _, err = decodeBytes(b) })
-		if !errors.Is(err, errTooBig) || !strings.Contains(err.Error(), "zTXt chunk at offset 33") {
+		if !errors.Is(err, errTooBig) || !strings.Contains(err.Error(), "zTXt chunk offset 33") {
 			t.Errorf("got %v, want a too-big error naming the chunk", err)
 		}
 		if n > 4<<20 {
@@ -593,7 +593,7 @@ func TestZlibBombs(t *testing.T) {
 		}
 		img := insertCompressed(bomb, picture(4, 64, 1), 0x8)
 		var err error
-		n := allocated(func() { _, err = DecodePixels(img) })
+		n := allocated(func() { _, err = pixelsEmbedding(img) })
 		if !errors.Is(err, errTooBig) || !strings.Contains(err.Error(), "pixel data") {
 			t.Errorf("got %v, want a too-big error", err)
 		}
@@ -641,18 +641,18 @@ func (s *sparse) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestDecodeFileErrors(t *testing.T) {
-	_, err := DecodeFile(filepath.Join(t.TempDir(), "missing.png"))
+	_, err := decodeFile(filepath.Join(t.TempDir(), "missing.png"))
 	if err == nil || !strings.HasPrefix(err.Error(), "pngembed: ") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := DecodeFile(t.TempDir()); err == nil {
+	if _, err := decodeFile(t.TempDir()); err == nil {
 		t.Error("directory: no error")
 	}
 	p := filepath.Join(t.TempDir(), "x.png")
 	if err := os.WriteFile(p, textPNG(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := DecodeFile(p)
+	res, err := decodeFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}

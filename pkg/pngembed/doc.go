@@ -5,8 +5,8 @@
 //
 // [Decode] looks for the text chunk first (tEXt, zTXt or iTXt, the last one
 // wins as in Pillow's Image.text) and falls back to the pixel border, which
-// is what A1111's loader does. [DecodeTextChunk] and [DecodePixels] use one
-// path only. The JSON is decoded the way Python's json.loads with A1111's
+// is what A1111's loader does. [DecodeTextChunk] uses the text chunk
+// only. The JSON is decoded the way Python's json.loads with A1111's
 // EmbeddingDecoder decodes it: NaN and Infinity literals are accepted, the
 // last of duplicate keys wins, objects keep their key order, and every
 // object holding a "TORCHTENSOR" key becomes a [tensor.Tensor] (F64, or I64

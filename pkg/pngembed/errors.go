@@ -1,32 +1,41 @@
 package pngembed
 
-import "errors"
+import (
+	"errors"
 
-// ErrNotEmbedding is wrapped by the error returned for a valid PNG that has
-// neither an sd-ti-embedding text chunk nor an embedded pixel border.
-var ErrNotEmbedding = errors.New("pngembed: not an embedding image")
+	"github.com/embtool/embtool/internal/readerr"
+)
 
-// FormatError reports input that is not a valid PNG, or embedded data (text
-// chunk, base64, zlib stream, JSON or tensor) that is malformed.
-type FormatError struct {
-	// Offset is the byte offset in the file the problem was found at, or -1
-	// when the problem is not tied to one place in the file.
-	Offset int64
-	// Msg says what was wrong, and where.
-	Msg string
-	// Err is the underlying error (zlib, base64), or nil.
-	Err error
+// The errors of this package follow internal/readerr, the scheme all of
+// embtool's readers share: input that is not a valid PNG, or embedded data
+// (text chunk, base64, zlib stream, JSON or tensor) that is malformed,
+// gives a *FormatError wrapping ErrFormat; its Record names the chunk
+// ("zTXt chunk", `tEXt chunk "sd-ti-embedding"`, "pixel data") and Offset
+// the chunk's byte offset in the file, or -1 when the problem is not tied
+// to one place.
+var (
+	// ErrFormat is wrapped by every *FormatError.
+	ErrFormat = readerr.ErrFormat
+	// ErrNotEmbedding is wrapped by the *NotEmbeddingError returned for a
+	// valid PNG that has neither an sd-ti-embedding text chunk nor an
+	// embedded pixel border.
+	ErrNotEmbedding = errors.New("not an embedding image")
+)
+
+// FormatError is a defect of a PNG or of the embedding data it holds.
+type FormatError = readerr.FormatError
+
+// errPkg starts every message of this package.
+const errPkg = "pngembed"
+
+// NotEmbeddingError is a valid PNG without an embedding, and why.
+type NotEmbeddingError struct {
+	Reason string // "no sd-ti-embedding text chunk, and the pixels hold no data border …"
 }
 
-// Error returns the message, prefixed with "pngembed: ".
-func (e *FormatError) Error() string { return "pngembed: " + e.Msg }
+func (e *NotEmbeddingError) Error() string {
+	return errPkg + ": " + ErrNotEmbedding.Error() + ": " + e.Reason
+}
 
-// Unwrap returns the underlying error.
-func (e *FormatError) Unwrap() error { return e.Err }
-
-// notEmbeddingError wraps ErrNotEmbedding with the reason.
-type notEmbeddingError struct{ reason string }
-
-func (e *notEmbeddingError) Error() string { return ErrNotEmbedding.Error() + ": " + e.reason }
-
-func (e *notEmbeddingError) Unwrap() error { return ErrNotEmbedding }
+// Unwrap gives ErrNotEmbedding.
+func (e *NotEmbeddingError) Unwrap() error { return ErrNotEmbedding }

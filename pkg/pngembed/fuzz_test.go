@@ -107,7 +107,7 @@ func FuzzExtract(f *testing.F) {
 			copy(m.Pix[4*i:4*i+3], data[1+3*i:])
 			m.Pix[4*i+3] = 0xFF
 		}
-		res, err := DecodePixels(m)
+		res, err := pixelsEmbedding(m)
 		if (res == nil) == (err == nil) {
 			t.Fatalf("result %v, error %v", res, err)
 		}

@@ -5,11 +5,13 @@ import (
 	"compress/zlib"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -168,4 +170,21 @@ func textPNG(t testing.TB) []byte {
 func pixelPNG(t testing.TB) []byte {
 	t.Helper()
 	return encodePNG(t, insertPixels([]byte(sampleJSON), picture(8, 16, 2), 0x8), nil, nil)
+}
+
+// decodeFile opens the file at path and calls Decode.
+func decodeFile(path string) (*Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pngembed: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("pngembed: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("pngembed: %s is not a regular file", path)
+	}
+	return Decode(f, st.Size())
 }

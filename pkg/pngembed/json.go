@@ -9,6 +9,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/embtool/embtool/internal/ordered"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -31,23 +32,7 @@ const tensorKey = "TORCHTENSOR"
 // Object is a JSON object with its keys in file order. A key given more
 // than once keeps the position of its first occurrence and the value of
 // its last, as a Python dict built by json.loads does.
-type Object struct {
-	Keys   []string
-	Values []any
-}
-
-// Get returns the value of key and whether the object has it.
-func (o *Object) Get(key string) (any, bool) {
-	for i, k := range o.Keys {
-		if k == key {
-			return o.Values[i], true
-		}
-	}
-	return nil, false
-}
-
-// Len is the number of keys.
-func (o *Object) Len() int { return len(o.Keys) }
+type Object = ordered.Map[string, any]
 
 // number is a JSON number while parsing: its float64 value and, for an
 // integer literal (no '.', no exponent), whether it fits an int64 and its
@@ -495,8 +480,7 @@ func (p *parser) object() (any, error) {
 			o.Values[k] = v
 		} else {
 			index[key] = len(o.Keys)
-			o.Keys = append(o.Keys, key)
-			o.Values = append(o.Values, v)
+			o.Append(key, v)
 		}
 		p.skipWS()
 		if p.pos >= len(p.data) {

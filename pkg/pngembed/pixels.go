@@ -6,14 +6,14 @@ import (
 	"image/color"
 )
 
-// DecodePixels extracts an image embedding from the data border of img,
+// pixelsEmbedding extracts an image embedding from the data border of img,
 // bit for bit as A1111's extract_image_data_embed does (formats.md §6.2).
 // img is normally what image/png decoded. A *image.Gray16 is converted as
 // Pillow converts 16-bit gray (values clipped to 255); any other 16-bit
 // image by its high bytes. (Decode also clips 16-bit gray with tRNS, which
-// image/png returns as *image.NRGBA64; DecodePixels cannot tell it apart.)
+// image/png returns as *image.NRGBA64; pixelsEmbedding cannot tell it apart.)
 // An image with no data border gives an error wrapping ErrNotEmbedding.
-func DecodePixels(img image.Image) (*Result, error) {
+func pixelsEmbedding(img image.Image) (*Result, error) {
 	_, gray16 := img.(*image.Gray16)
 	return decodePixels(img, gray16)
 }
@@ -28,7 +28,7 @@ func decodePixels(img image.Image, clipGray16 bool) (*Result, error) {
 		return nil, err
 	}
 	if !zlibHeader(stream) {
-		return nil, &notEmbeddingError{"the pixel border does not start with a zlib stream"}
+		return nil, &NotEmbeddingError{"the pixel border does not start with a zlib stream"}
 	}
 	data, err := inflate(stream, -1, "pixel data")
 	if err != nil {
@@ -36,7 +36,7 @@ func decodePixels(img image.Image, clipGray16 bool) (*Result, error) {
 	}
 	root, err := parseJSON(data)
 	if err != nil {
-		return nil, &FormatError{Offset: -1, Msg: "pixel data: " + err.Error(), Err: err}
+		return nil, &FormatError{Pkg: errPkg, Record: "pixel data", Offset: -1, Msg: err.Error(), Err: err}
 	}
 	return &Result{Source: SourcePixels, Root: root}, nil
 }
@@ -60,10 +60,10 @@ func toRGB(img image.Image, clipGray16 bool) ([]byte, int, int, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 {
-		return nil, 0, 0, formatErr(-1, "empty image (%d×%d pixels)", w, h)
+		return nil, 0, 0, formatErr("", -1, "empty image (%d×%d pixels)", w, h)
 	}
 	if w > MaxSide || h > MaxSide || w*h > MaxPixels {
-		return nil, 0, 0, formatErr(-1, "image of %d×%d pixels is over the limit of %d per side and %d in all", w, h, MaxSide, MaxPixels)
+		return nil, 0, 0, formatErr("", -1, "image of %d×%d pixels is over the limit of %d per side and %d in all", w, h, MaxSide, MaxPixels)
 	}
 	out := make([]byte, 0, w*h*3)
 	clip := func(hi, lo byte) byte {
@@ -187,7 +187,7 @@ func extract(rgb []byte, w, h int) ([]byte, error) {
 		}
 	}
 	if len(blackIdx) < 2 {
-		return nil, &notEmbeddingError{fmt.Sprintf("the pixels hold no data border (%d black column(s), 2 needed)", len(blackIdx))}
+		return nil, &NotEmbeddingError{fmt.Sprintf("the pixels hold no data border (%d black column(s), 2 needed)", len(blackIdx))}
 	}
 	lo, hi := blackIdx[0], blackIdx[len(blackIdx)-1]
 	if lo != cw-1-hi || lo == 0 {
@@ -205,10 +205,10 @@ func extract(rgb []byte, w, h int) ([]byte, error) {
 			}
 		}
 		if !found && lo == 0 && hi == cw-1 {
-			return nil, &notEmbeddingError{fmt.Sprintf("black columns %d and %d leave empty data blocks", c0+lo, c0+hi)}
+			return nil, &NotEmbeddingError{fmt.Sprintf("black columns %d and %d leave empty data blocks", c0+lo, c0+hi)}
 		}
 		if !found {
-			return nil, &notEmbeddingError{fmt.Sprintf("black columns %d and %d leave data blocks of different widths (%d and %d)",
+			return nil, &NotEmbeddingError{fmt.Sprintf("black columns %d and %d leave data blocks of different widths (%d and %d)",
 				c0+lo, c0+hi, lo, cw-1-hi)}
 		}
 	}

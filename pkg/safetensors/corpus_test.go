@@ -84,16 +84,19 @@ func TestCorpus(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not described in expected.json", name)
 			}
-			f, err := OpenFile(path)
+			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			f, err := OpenNamed(bytes.NewReader(b), int64(len(b)), path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if f.Size() != want.Size {
 				t.Errorf("size %d, want %d", f.Size(), want.Size)
 			}
-			if want.HeaderLen == nil || f.HeaderLen() != *want.HeaderLen {
-				t.Errorf("HeaderLen() = %d, want %v", f.HeaderLen(), want.HeaderLen)
+			if want.HeaderLen == nil || f.headerLen() != *want.HeaderLen {
+				t.Errorf("HeaderLen() = %d, want %v", f.headerLen(), want.HeaderLen)
 			}
 			var wantMeta map[string]string
 			if want.Metadata != nil {
@@ -258,5 +261,5 @@ func headerBytes(b []byte) []byte {
 	if err != nil {
 		return nil
 	}
-	return b[8 : 8+f.HeaderLen()]
+	return b[8 : 8+f.headerLen()]
 }

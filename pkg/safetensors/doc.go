@@ -34,6 +34,7 @@
 // are stored.
 //
 // Every error starts with "safetensors: ", names the file when it was
-// opened with OpenFile, and names the tensor or key and the file offset
-// involved. Errors about malformed files wrap ErrFormat.
+// opened with OpenNamed, and names the tensor or key and the file offset
+// involved. Errors about malformed files are *FormatError values
+// (internal/readerr, shared by embtool's readers) and wrap ErrFormat.
 package safetensors

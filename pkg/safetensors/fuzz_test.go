@@ -48,9 +48,9 @@ func FuzzOpen(f *testing.F) {
 			}
 			return
 		}
-		dataStart := 8 + int64(st.HeaderLen())
+		dataStart := 8 + int64(st.headerLen())
 		if dataStart > size {
-			t.Fatalf("header of %d bytes in a %d-byte file", st.HeaderLen(), size)
+			t.Fatalf("header of %d bytes in a %d-byte file", st.headerLen(), size)
 		}
 		var named []Named
 		var covered int64

@@ -9,11 +9,11 @@ import (
 	"maps"
 	"math"
 	"math/bits"
-	"os"
 	"slices"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/embtool/embtool/internal/readerr"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -25,22 +25,32 @@ const MaxHeaderSize = 100_000_000
 // actually read.
 const readChunk = 8 << 20
 
+// The errors of this package follow internal/readerr, the scheme all of
+// embtool's readers share: a file that breaks the format gives a
+// *FormatError (Record is the file's path when it was opened by name,
+// Offset the byte offset of the defect when one place is at fault), which
+// wraps ErrFormat.
 var (
 	// ErrFormat is wrapped by every error about a file that breaks the format.
-	ErrFormat = errors.New("invalid safetensors file")
+	ErrFormat = readerr.ErrFormat
 	// ErrHeaderTooLarge is wrapped (with ErrFormat) when N exceeds
 	// MaxHeaderSize, and by Write when the header it would write does.
 	ErrHeaderTooLarge = errors.New("header too large")
 )
 
+// FormatError is a defect of a safetensors file, at Offset when known.
+type FormatError = readerr.FormatError
+
+// errPkg starts every message of this package.
+const errPkg = "safetensors"
+
 // File is an opened safetensors file. Its entries are checked against the
 // file size when it is opened; their bytes are read on demand.
 type File struct {
-	r      io.ReaderAt
-	size   int64
-	n      uint64
-	path   string
-	closer io.Closer
+	r    io.ReaderAt
+	size int64
+	n    uint64
+	path string
 
 	metadata map[string]string
 	entries  []*Entry
@@ -59,28 +69,9 @@ type Entry struct {
 	f *File
 }
 
-// OpenFile opens the named file and reads its header. Close closes the file.
-func OpenFile(path string) (*File, error) {
-	osf, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	fi, err := osf.Stat()
-	if err != nil {
-		osf.Close()
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		osf.Close()
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
-	}
-	f, err := open(osf, fi.Size(), path)
-	if err != nil {
-		osf.Close()
-		return nil, err
-	}
-	f.closer = osf
-	return f, nil
+// OpenNamed is Open with name (the file's path) in its errors.
+func OpenNamed(r io.ReaderAt, size int64, name string) (*File, error) {
+	return open(r, size, name)
 }
 
 // Open reads and checks the header of the safetensors file of size bytes
@@ -90,19 +81,8 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	return open(r, size, "")
 }
 
-// Close closes the underlying file when the File was opened with OpenFile;
-// otherwise it does nothing.
-func (f *File) Close() error {
-	if f.closer == nil {
-		return nil
-	}
-	err := f.closer.Close()
-	f.closer = nil
-	return err
-}
-
-// HeaderLen is N, the length in bytes of the header JSON including padding.
-func (f *File) HeaderLen() uint64 { return f.n }
+// headerLen is N, the length in bytes of the header JSON including padding.
+func (f *File) headerLen() uint64 { return f.n }
 
 // Size is the file size the File was opened with.
 func (f *File) Size() int64 { return f.size }
@@ -183,20 +163,25 @@ func (f *File) prefix() string {
 // reported as truncation and wraps ErrFormat as well.
 func (f *File) readErr(what string, err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("safetensors: %s%w: truncated: %s: %w", f.prefix(), ErrFormat, what, err)
+		return &FormatError{Pkg: errPkg, Record: f.path, Offset: -1, Msg: fmt.Sprintf("truncated: %s: %v", what, err), Err: err}
 	}
 	return fmt.Errorf("safetensors: %s%s: %w", f.prefix(), what, err)
 }
 
-// formatErr builds an ErrFormat error for the file.
+// formatErr builds a *FormatError for the file, at no one offset.
 func (f *File) formatErr(format string, args ...any) error {
-	return fmt.Errorf("safetensors: %s%w: %s", f.prefix(), ErrFormat, fmt.Sprintf(format, args...))
+	return f.formatErrAt(-1, format, args...)
+}
+
+// formatErrAt builds a *FormatError for the defect at file offset off.
+func (f *File) formatErrAt(off int64, format string, args ...any) error {
+	return &FormatError{Pkg: errPkg, Record: f.path, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 func open(r io.ReaderAt, size int64, path string) (*File, error) {
 	f := &File{r: r, size: size, path: path}
 	if size < 8 {
-		return nil, f.formatErr("file is %d bytes, too short for the 8-byte header length", max(size, 0))
+		return nil, f.formatErrAt(0, "file is %d bytes, too short for the 8-byte header length", max(size, 0))
 	}
 	var lenBuf [8]byte
 	if err := readFullAt(r, lenBuf[:], 0); err != nil {
@@ -205,24 +190,25 @@ func open(r io.ReaderAt, size int64, path string) (*File, error) {
 	n := binary.LittleEndian.Uint64(lenBuf[:])
 	f.n = n
 	if n > MaxHeaderSize {
-		return nil, fmt.Errorf("safetensors: %s%w: %w: header length %d exceeds the limit of %d bytes", f.prefix(), ErrFormat, ErrHeaderTooLarge, n, MaxHeaderSize)
+		return nil, &FormatError{Pkg: errPkg, Record: f.path, Offset: 0, Err: ErrHeaderTooLarge,
+			Msg: fmt.Sprintf("header length %d exceeds the limit of %d bytes", n, MaxHeaderSize)}
 	}
 	// n ≤ MaxHeaderSize, so 8+n cannot overflow.
 	if int64(8+n) > size {
-		return nil, f.formatErr("header length %d runs past the end of the %d-byte file", n, size)
+		return nil, f.formatErrAt(0, "header length %d runs past the end of the %d-byte file", n, size)
 	}
 	hdr, err := readAt(r, 8, int64(n))
 	if err != nil {
 		return nil, f.readErr(fmt.Sprintf("reading the %d-byte header", n), err)
 	}
 	if !utf8.Valid(hdr) {
-		return nil, f.formatErr("header is not valid UTF-8 at offset %d", 8+invalidUTF8At(hdr))
+		return nil, f.formatErrAt(int64(8+invalidUTF8At(hdr)), "header is not valid UTF-8")
 	}
 	h, err := parseHeader(hdr)
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
-			return nil, f.formatErr("header at offset %d: %s", 8+se.off, se.msg)
+			return nil, f.formatErrAt(int64(8+se.off), "header: %s", se.msg)
 		}
 		return nil, f.formatErr("header: %v", err)
 	}

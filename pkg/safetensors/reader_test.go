@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -63,10 +61,10 @@ func TestOpenRejects(t *testing.T) {
 		{"header length 2^64-1", fileN(^uint64(0), "{}", nil), []string{"header length 18446744073709551615 exceeds"}},
 		{"N past EOF", fileN(100, "{}      ", nil), []string{"header length 100 runs past the end of the 16-byte file"}},
 		{"empty header", fileN(0, "", nil), []string{"header is empty"}},
-		{"bad UTF-8", file("{\"a\xff\":{}}", nil), []string{"not valid UTF-8 at offset 11"}},
-		{"overlong UTF-8", file("{\"\xc0\xaf\":{}}", nil), []string{"not valid UTF-8 at offset 10"}},
-		{"UTF-8 surrogate", file("{\"\xed\xa0\x80\":{}}", nil), []string{"not valid UTF-8 at offset 10"}},
-		{"not JSON", file(`{"a" 1}`, nil), []string{"header at offset 13", "expected ':', found a number"}},
+		{"bad UTF-8", file("{\"a\xff\":{}}", nil), []string{"offset 11: header is not valid UTF-8"}},
+		{"overlong UTF-8", file("{\"\xc0\xaf\":{}}", nil), []string{"offset 10: header is not valid UTF-8"}},
+		{"UTF-8 surrogate", file("{\"\xed\xa0\x80\":{}}", nil), []string{"offset 10: header is not valid UTF-8"}},
+		{"not JSON", file(`{"a" 1}`, nil), []string{"offset 13: header: ", "expected ':', found a number"}},
 		{"not JSON: truncated", file(`{"a":{"dtype":"F32"`, nil), []string{"expected ',' or '}', found end of header"}},
 		{"not JSON: trailing comma", file(`{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},}`, seq(4)), []string{"expected a string key, found '}'"}},
 		{"not JSON: garbage after object", file(`{} x`, nil), []string{"unexpected 'x' after the header object"}},
@@ -75,9 +73,9 @@ func TestOpenRejects(t *testing.T) {
 		{"not an object: array", file(`[1,2]`, nil), []string{"header is not a JSON object: found an array"}},
 		{"not an object: string", file(`"x"`, nil), []string{"not a JSON object: found a string"}},
 		{"duplicate key", file(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}`, seq(2)),
-			[]string{`header at offset 61: duplicate key "a"`}},
+			[]string{`offset 61: header: duplicate key "a"`}},
 		{"duplicate __metadata__", file(`{"__metadata__":{},"__metadata__":{}}`, nil), []string{`duplicate key "__metadata__"`}},
-		{"duplicate metadata key", file(`{"__metadata__":{"k":"1","k":"2"}}`, nil), []string{`header at offset 33: duplicate key "k"`}},
+		{"duplicate metadata key", file(`{"__metadata__":{"k":"1","k":"2"}}`, nil), []string{`offset 33: header: duplicate key "k"`}},
 		{"duplicate field in entry", file(`{"a":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, seq(1)), []string{`duplicate key "dtype"`}},
 		{"duplicate unknown field in entry", file(`{"a":{"x":1,"x":2,"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, seq(1)), []string{`duplicate key "x"`}},
 		{"non-string metadata", file(`{"__metadata__":{"k":1}}`, nil), []string{`__metadata__ key "k": value must be a string, found a number`}},
@@ -215,12 +213,11 @@ func TestOpenAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
 			if got := f.Metadata(); !mapsEqualNil(got, tt.metadata) {
 				t.Errorf("Metadata() = %#v, want %#v", got, tt.metadata)
 			}
-			if f.HeaderLen() != binary.LittleEndian.Uint64(tt.file) {
-				t.Errorf("HeaderLen() = %d", f.HeaderLen())
+			if f.headerLen() != binary.LittleEndian.Uint64(tt.file) {
+				t.Errorf("headerLen() = %d", f.headerLen())
 			}
 			got := f.Tensors()
 			if len(got) != len(tt.tensors) {
@@ -234,7 +231,7 @@ func TestOpenAccepts(t *testing.T) {
 				if g, ok := f.Get(w.name); !ok || g != e {
 					t.Errorf("Get(%q) = %v, %v", w.name, g, ok)
 				}
-				if e.Begin < 8+int64(f.HeaderLen()) || e.End > int64(len(tt.file)) || e.End-e.Begin != int64(len(w.data)) {
+				if e.Begin < 8+int64(f.headerLen()) || e.End > int64(len(tt.file)) || e.End-e.Begin != int64(len(w.data)) {
 					t.Errorf("tensor %q spans [%d,%d) in a %d-byte file", e.Name, e.Begin, e.End, len(tt.file))
 				}
 				ld, err := e.Load()
@@ -349,14 +346,9 @@ func TestReadAtChunked(t *testing.T) {
 	}
 }
 
-func TestOpenFile(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.safetensors")
-	bad := filepath.Join(dir, "bad.safetensors")
-	os.WriteFile(good, file(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, []byte{7, 9}), 0o644)
-	os.WriteFile(bad, file(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, []byte{7}), 0o644)
-
-	f, err := OpenFile(good)
+func TestOpenNamed(t *testing.T) {
+	good := file(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, []byte{7, 9})
+	f, err := OpenNamed(bytes.NewReader(good), int64(len(good)), "good.safetensors")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,24 +356,10 @@ func TestOpenFile(t *testing.T) {
 	if err != nil || !bytes.Equal(tt.Data, []byte{7, 9}) {
 		t.Fatalf("Load = %v, %v", tt, err)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-
-	_, err = OpenFile(bad)
-	if err == nil || !strings.HasPrefix(err.Error(), "safetensors: "+bad+": ") || !strings.Contains(err.Error(), "truncated") {
-		t.Fatalf("OpenFile(bad) = %v, want an error naming the path", err)
-	}
-	_, err = OpenFile(filepath.Join(dir, "missing.safetensors"))
-	if err == nil || !errors.Is(err, os.ErrNotExist) || !strings.HasPrefix(err.Error(), "safetensors: ") {
-		t.Fatalf("OpenFile(missing) = %v", err)
-	}
-	_, err = OpenFile(dir)
-	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
-		t.Fatalf("OpenFile(dir) = %v", err)
+	bad := file(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, []byte{7})
+	_, err = OpenNamed(bytes.NewReader(bad), int64(len(bad)), "dir/bad.safetensors")
+	if err == nil || !strings.HasPrefix(err.Error(), "safetensors: dir/bad.safetensors: ") || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("OpenNamed(bad) = %v, want an error naming the path", err)
 	}
 }
 

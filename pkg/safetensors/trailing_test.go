@@ -26,11 +26,11 @@ func TestHeaderPadding(t *testing.T) {
 		{"LF", "\n", ""},
 		{"CR LF", "\r\n", ""},
 		{"all four", " \t\n\r", ""},
-		{"one NUL", "\x00", `header at offset 61: unexpected '\x00' after the header object`},
-		{"NULs", "\x00\x00\x00\x00\x00\x00\x00", `offset 61: unexpected '\x00'`},
-		{"space then NUL", "   \x00", `offset 64: unexpected '\x00'`},
-		{"NUL then spaces", "\x00   ", `offset 61: unexpected '\x00'`},
-		{"NUL then a second header", "\x00" + `{"b":{}}`, `offset 61: unexpected '\x00'`},
+		{"one NUL", "\x00", `offset 61: header: unexpected '\x00' after the header object`},
+		{"NULs", "\x00\x00\x00\x00\x00\x00\x00", `offset 61: header: unexpected '\x00'`},
+		{"space then NUL", "   \x00", `offset 64: header: unexpected '\x00'`},
+		{"NUL then spaces", "\x00   ", `offset 61: header: unexpected '\x00'`},
+		{"NUL then a second header", "\x00" + `{"b":{}}`, `offset 61: header: unexpected '\x00'`},
 		{"vertical tab", "\v", `unexpected '\v'`},
 		{"form feed", "\f", `unexpected '\f'`},
 		{"no-break space", "\u00a0", `unexpected '\u00a0'`},
@@ -47,8 +47,8 @@ func TestHeaderPadding(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Open: %v; the reference reader accepts %q after the header", err, tt.pad)
 				}
-				if got := f.HeaderLen(); got != uint64(len(oneU8)+len(tt.pad)) {
-					t.Errorf("HeaderLen = %d, want %d", got, len(oneU8)+len(tt.pad))
+				if got := f.headerLen(); got != uint64(len(oneU8)+len(tt.pad)) {
+					t.Errorf("headerLen = %d, want %d", got, len(oneU8)+len(tt.pad))
 				}
 				return
 			}

@@ -84,10 +84,10 @@ func TestWriteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if (8+f.HeaderLen())%8 != 0 {
-		t.Errorf("8+N = %d is not a multiple of 8", 8+f.HeaderLen())
+	if (8+f.headerLen())%8 != 0 {
+		t.Errorf("8+N = %d is not a multiple of 8", 8+f.headerLen())
 	}
-	hdr := out[8 : 8+f.HeaderLen()]
+	hdr := out[8 : 8+f.headerLen()]
 	if hdr[0] != '{' || bytes.HasSuffix(bytes.TrimRight(hdr, " "), []byte(" ")) || !bytes.HasPrefix(hdr, []byte(`{"__metadata__":{"":"","format":"pt","modelspec.title":"x\ny"},"u":`)) {
 		t.Errorf("header = %s", hdr)
 	}
@@ -95,7 +95,7 @@ func TestWriteRoundTrip(t *testing.T) {
 		t.Errorf("Metadata() = %v", f.Metadata())
 	}
 	var names []string
-	prevEnd := 8 + int64(f.HeaderLen())
+	prevEnd := 8 + int64(f.headerLen())
 	for _, e := range f.Tensors() {
 		names = append(names, e.Name)
 		if e.Begin != prevEnd {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/internal/testcorpus"
 )
 
@@ -41,7 +42,7 @@ func TestScanFilePickleAttacks(t *testing.T) {
 			}
 			if _, err := tpOpen(b); err == nil {
 				t.Error("Open accepted it")
-			} else if bytes.HasPrefix(b, zipMagic) && !errors.Is(err, ErrUnsafe) {
+			} else if sniff.IsZip(b) && !errors.Is(err, ErrUnsafe) {
 				t.Errorf("Open: %v, want ErrUnsafe", err)
 			}
 		})

@@ -4,42 +4,31 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/embtool/embtool/internal/readerr"
 )
 
-// Sentinel errors, wrapped by every error this package returns so callers
-// can tell a broken file from a dangerous one from a valid one we do not
-// handle.
+// The errors of this package follow internal/readerr, the scheme all of
+// embtool's readers share: a *FormatError (record and byte offset of the
+// defect) wraps ErrFormat, an *UnsupportedError wraps ErrUnsupported, and
+// an *UnsafeError wraps ErrUnsafe, so callers can tell a broken file from
+// a dangerous one from a valid one embtool does not handle.
 var (
 	// ErrFormat: the bytes are not a valid torch file.
-	ErrFormat = errors.New("not a valid torch file")
+	ErrFormat = readerr.ErrFormat
 	// ErrUnsafe: the pickle names or calls something outside the allow-list.
 	ErrUnsafe = errors.New("unsafe pickle")
 	// ErrUnsupported: a valid file using a feature embtool does not handle.
-	ErrUnsupported = errors.New("unsupported")
+	ErrUnsupported = readerr.ErrUnsupported
 )
 
 // FormatError is a defect at a byte offset of a record ("" for the file
-// itself, else e.g. "archive/data.pkl"); Offset is -1 when unknown.
-type FormatError struct {
-	Record string
-	Offset int64
-	Msg    string
-}
+// itself, else e.g. "archive/data.pkl"); Offset is -1 when unknown (the
+// VM does not track offsets).
+type FormatError = readerr.FormatError
 
-func (e *FormatError) Error() string {
-	if e.Offset < 0 { // found by the VM, which does not track offsets
-		if e.Record == "" {
-			return "torchpt: " + e.Msg
-		}
-		return fmt.Sprintf("torchpt: %s: %s", e.Record, e.Msg)
-	}
-	if e.Record == "" {
-		return fmt.Sprintf("torchpt: offset %d: %s", e.Offset, e.Msg)
-	}
-	return fmt.Sprintf("torchpt: %s offset %d: %s", e.Record, e.Offset, e.Msg)
-}
-
-func (e *FormatError) Unwrap() error { return ErrFormat }
+// errPkg starts every message of this package.
+const errPkg = "torchpt"
 
 // Finding is one thing a pickle would import or call that the allow-list
 // does not admit.
@@ -78,11 +67,8 @@ func (e *UnsafeError) Error() string {
 func (e *UnsafeError) Unwrap() error { return ErrUnsafe }
 
 // UnsupportedError is a valid file using a feature embtool does not read.
-type UnsupportedError struct{ Msg string }
-
-func (e *UnsupportedError) Error() string { return "torchpt: unsupported: " + e.Msg }
-func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
+type UnsupportedError = readerr.UnsupportedError
 
 func unsupportedf(format string, args ...any) error {
-	return &UnsupportedError{Msg: fmt.Sprintf(format, args...)}
+	return &UnsupportedError{Pkg: errPkg, Msg: fmt.Sprintf(format, args...)}
 }

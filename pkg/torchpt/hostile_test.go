@@ -61,9 +61,8 @@ func TestHostileFiles(t *testing.T) {
 	for _, h := range tpHostileFiles(t) {
 		t.Run(h.dir+"/"+h.name, func(t *testing.T) {
 			s := ScanFile(bytes.NewReader(h.data), int64(len(h.data)))
-			f, err := OpenFile(filepath.Join("../../testdata", h.dir, h.name), Options{})
+			f, err := tpOpenFile(filepath.Join("../../testdata", h.dir, h.name), Options{})
 			if err == nil {
-				defer f.Close()
 				for _, fd := range tpWalk(f.Root) {
 					if _, err = tpLoadChecked(fd.t); err != nil {
 						break

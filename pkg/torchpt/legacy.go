@@ -55,7 +55,7 @@ func openLegacyPrefix(r io.ReaderAt, size, n int64, opts Options) (*File, error)
 	pos := int64(0)
 	for i, what := range names {
 		if pos >= int64(len(buf)) {
-			return nil, &FormatError{Offset: pos, Msg: fmt.Sprintf("file ends before the %s pickle", what)}
+			return nil, &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("file ends before the %s pickle", what)}
 		}
 		record := fmt.Sprintf("pickle %d (%s)", i+1, what)
 		v, res, err := scanAndLoad(f, buf[pos:], record, lr.resolve, opts)
@@ -69,7 +69,7 @@ func openLegacyPrefix(r io.ReaderAt, size, n int64, opts Options) (*File, error)
 		pos += res.End
 		if i == 0 {
 			if m, ok := v.(*big.Int); !ok || m.Cmp(legacyMagic) != 0 {
-				return nil, &FormatError{Msg: "a pickle, but not a torch file (no torch magic number)"}
+				return nil, &FormatError{Pkg: errPkg, Msg: "a pickle, but not a torch file (no torch magic number)"}
 			}
 		}
 		if i == 1 {
@@ -81,7 +81,7 @@ func openLegacyPrefix(r io.ReaderAt, size, n int64, opts Options) (*File, error)
 	f.Root = values[3]
 	keys, ok := values[4].(List)
 	if !ok {
-		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("storage key list is a %s", pyTypeName(values[4]))}
+		return nil, &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("storage key list is a %s", pyTypeName(values[4]))}
 	}
 	if err := lr.placeStorages(r, keys, pos); err != nil {
 		return nil, err
@@ -96,31 +96,31 @@ func (lr *legacyReader) placeStorages(r io.ReaderAt, keys List, pos int64) error
 	for _, k := range keys {
 		key, ok := k.(string)
 		if !ok {
-			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage key %v is not a string", k)}
+			return &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("storage key %v is not a string", k)}
 		}
 		st, ok := lr.storage[key]
 		if !ok {
-			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage key list names %q, which no tensor references", key)}
+			return &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("storage key list names %q, which no tensor references", key)}
 		}
 		if placed[key] {
-			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage key %q listed twice", key)}
+			return &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("storage key %q listed twice", key)}
 		}
 		placed[key] = true
 		var cnt [8]byte
 		if pos > lr.size-8 {
-			return &FormatError{Offset: pos, Msg: fmt.Sprintf("file ends before the element count of storage %q", key)}
+			return &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("file ends before the element count of storage %q", key)}
 		}
 		if _, err := r.ReadAt(cnt[:], pos); err != nil {
 			return err
 		}
 		count := int64(binary.LittleEndian.Uint64(cnt[:]))
 		if count != int64(st.NumElem) {
-			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage %q has %d elements, the pickle says %d", key, count, st.NumElem)}
+			return &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("storage %q has %d elements, the pickle says %d", key, count, st.NumElem)}
 		}
 		nbytes := count * int64(st.DType.Size())
 		start := pos + 8
 		if nbytes > lr.size-start {
-			return &FormatError{Offset: start, Msg: fmt.Sprintf("storage %q of %d bytes runs past the end of the file", key, nbytes)}
+			return &FormatError{Pkg: errPkg, Offset: start, Msg: fmt.Sprintf("storage %q of %d bytes runs past the end of the file", key, nbytes)}
 		}
 		st.at, st.base = r, start
 		st.load = func() ([]byte, error) {
@@ -135,7 +135,7 @@ func (lr *legacyReader) placeStorages(r io.ReaderAt, keys List, pos int64) error
 	}
 	for _, key := range lr.order {
 		if !placed[key] {
-			return &FormatError{Offset: pos, Msg: fmt.Sprintf("storage %q is referenced but not in the key list", key)}
+			return &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("storage %q is referenced but not in the key list", key)}
 		}
 	}
 	if pos != lr.size {

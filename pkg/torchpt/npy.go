@@ -34,7 +34,7 @@ func ScanNPY(r io.ReaderAt, size int64) *FileScan {
 	var pre [12]byte
 	n, _ := r.ReadAt(pre[:], 0)
 	if n < 10 || !IsNPY(pre[:n]) {
-		s.Err = &FormatError{Offset: 0, Msg: "not a NumPy .npy file"}
+		s.Err = &FormatError{Pkg: errPkg, Offset: 0, Msg: "not a NumPy .npy file"}
 		return s
 	}
 	var hlen, start int64
@@ -43,23 +43,23 @@ func ScanNPY(r io.ReaderAt, size int64) *FileScan {
 		hlen, start = int64(binary.LittleEndian.Uint16(pre[8:10])), 10
 	case [2]byte{2, 0}, [2]byte{3, 0}:
 		if n < 12 {
-			s.Err = &FormatError{Offset: 8, Msg: "truncated .npy header length"}
+			s.Err = &FormatError{Pkg: errPkg, Offset: 8, Msg: "truncated .npy header length"}
 			return s
 		}
 		hlen, start = int64(binary.LittleEndian.Uint32(pre[8:12])), 12
 	default:
-		s.Err = &FormatError{Offset: 6, Msg: fmt.Sprintf(".npy format version %d.%d, which numpy does not read", ver[0], ver[1])}
+		s.Err = &FormatError{Pkg: errPkg, Offset: 6, Msg: fmt.Sprintf(".npy format version %d.%d, which numpy does not read", ver[0], ver[1])}
 		return s
 	}
 	if hlen > size-start {
-		s.Err = &FormatError{Offset: 8, Msg: fmt.Sprintf(".npy header of %d bytes runs past the end of the %d-byte file", hlen, size)}
+		s.Err = &FormatError{Pkg: errPkg, Offset: 8, Msg: fmt.Sprintf(".npy header of %d bytes runs past the end of the %d-byte file", hlen, size)}
 		return s
 	}
 	dataAt := start + hlen
 	if hlen <= 1<<16 {
 		hdr := make([]byte, hlen)
 		if _, err := r.ReadAt(hdr, start); err != nil {
-			s.Err = &FormatError{Offset: start, Msg: "reading the .npy header: " + err.Error()}
+			s.Err = &FormatError{Pkg: errPkg, Offset: start, Msg: "reading the .npy header: " + err.Error()}
 			return s
 		}
 		if npyPlainHeader.Match(hdr) {
@@ -67,12 +67,12 @@ func ScanNPY(r io.ReaderAt, size int64) *FileScan {
 		}
 	}
 	if size-dataAt > MaxPickleSize {
-		s.Err = &FormatError{Offset: dataAt, Msg: fmt.Sprintf("the .npy array data holds a pickle of %d bytes, more than %d", size-dataAt, MaxPickleSize)}
+		s.Err = &FormatError{Pkg: errPkg, Offset: dataAt, Msg: fmt.Sprintf("the .npy array data holds a pickle of %d bytes, more than %d", size-dataAt, MaxPickleSize)}
 		return s
 	}
 	data := make([]byte, size-dataAt)
 	if _, err := r.ReadAt(data, dataAt); err != nil && !(err == io.EOF && len(data) == 0) {
-		s.Err = &FormatError{Offset: dataAt, Msg: "reading the .npy array data: " + err.Error()}
+		s.Err = &FormatError{Pkg: errPkg, Offset: dataAt, Msg: "reading the .npy array data: " + err.Error()}
 		return s
 	}
 	res, err := Scan(data, fmt.Sprintf("object array data at file offset %d", dataAt))

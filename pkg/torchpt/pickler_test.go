@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+
+	"github.com/embtool/embtool/internal/ordered"
 )
 
 // The expected bytes below are CPython 3.11's pickle.dumps(v, protocol=2)
@@ -163,8 +165,8 @@ func TestPicklerContainers(t *testing.T) {
 			"635f5f6275696c74696e5f5f0a7365740a71005d7101284b014b024b0365857102527103"},
 		// [None, True, False, {}, OrderedDict(), [], {"a": None}, OrderedDict(a=1)]
 		{"misc", List{nil, true, false, NewDict(), &Dict{Class: classOrderedDict}, List{},
-			&Dict{Keys: []any{"a"}, Values: []any{nil}},
-			&Dict{Class: classOrderedDict, Keys: []any{"a"}, Values: []any{1}}},
+			&Dict{Map: ordered.Map[any, any]{Keys: []any{"a"}, Values: []any{nil}}},
+			&Dict{Class: classOrderedDict, Map: ordered.Map[any, any]{Keys: []any{"a"}, Values: []any{1}}}},
 			"5d7100284e88897d710163636f6c6c656374696f6e730a4f726465726564446963740a7102295271035d71047d710558010000006171064e7368022952710768064b017365"},
 		// d = {"s": 1}; [d, d]: one object, pickled once.
 		{"shared dict", List{shared, shared},
@@ -286,7 +288,7 @@ func TestPicklerHashKey(t *testing.T) {
 		t.Errorf("NaN: %q %v", h, ok)
 	}
 	// NaN keys never collide, as in Python.
-	d := &Dict{Keys: []any{math.NaN(), math.NaN()}, Values: []any{1, 2}}
+	d := &Dict{Map: ordered.Map[any, any]{Keys: []any{math.NaN(), math.NaN()}, Values: []any{1, 2}}}
 	if _, err := newPickler().dump(d); err != nil {
 		t.Errorf("two NaN keys: %v", err)
 	}

@@ -1,11 +1,10 @@
 package torchpt
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"os"
 
+	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -41,50 +40,18 @@ type File struct {
 	// Warnings are oddities that do not stop reading (extra records, a
 	// byteorder record A1111 rejects, ...).
 	Warnings []string
-	closer   io.Closer
 }
-
-// Close closes the underlying file when the File came from OpenFile.
-func (f *File) Close() error {
-	if f.closer != nil {
-		return f.closer.Close()
-	}
-	return nil
-}
-
-var (
-	zipMagic     = []byte("PK\x03\x04")
-	previewMagic = []byte("PYTORCH1")
-)
 
 // Open reads a torch file (zip or legacy) from r, refusing unsafe pickles.
 func Open(r io.ReaderAt, size int64) (*File, error) {
 	return OpenWith(r, size, Options{})
 }
 
-// OpenFile opens the torch file at path; Close the File when done.
-func OpenFile(path string, opts Options) (*File, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f, err := OpenWith(fh, st.Size(), opts)
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f.closer = fh
-	return f, nil
-}
-
 // OpenWith is Open with options.
 func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
-	head := make([]byte, 16)
+	// 16 bytes tell a zip, the preview format and a pickle apart; only a
+	// file that is none of them is read further, for the tar magic.
+	head := make([]byte, min(max(size, 0), 16))
 	n, err := r.ReadAt(head, 0)
 	if err != nil && err != io.EOF {
 		return nil, err
@@ -93,18 +60,18 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	var f *File
 	switch {
 	case size == 0:
-		return nil, &FormatError{Msg: "empty file"}
-	case bytes.HasPrefix(head, zipMagic):
+		return nil, &FormatError{Pkg: errPkg, Msg: "empty file"}
+	case sniff.IsZip(head):
 		f, err = openZip(r, size, opts)
-	case bytes.HasPrefix(head, previewMagic):
+	case sniff.IsTorchPreview(head):
 		return nil, unsupportedf("PYTORCH1 archive from the 2018 preview release")
-	case len(head) > 0 && head[0] == 0x80:
+	case sniff.IsPickle(head):
 		f, err = openLegacy(r, size, opts)
 	default:
-		if isTar(r, size) {
+		if block, _ := sniff.Head(r, size); sniff.IsUstar(block) {
 			return nil, unsupportedf("tar archive from pre-1.0 PyTorch")
 		}
-		return nil, &FormatError{Msg: fmt.Sprintf("not a torch file: starts with % x", head)}
+		return nil, &FormatError{Pkg: errPkg, Msg: fmt.Sprintf("not a torch file: starts with % x", head[:min(len(head), 16)])}
 	}
 	if err != nil {
 		return nil, err
@@ -113,15 +80,6 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 		f.Findings = append(f.Findings, s.Findings...)
 	}
 	return f, nil
-}
-
-func isTar(r io.ReaderAt, size int64) bool {
-	if size < 262 {
-		return false
-	}
-	b := make([]byte, 5)
-	_, err := r.ReadAt(b, 257)
-	return err == nil && string(b) == "ustar"
 }
 
 // scanAndLoad validates one pickle and, when it is safe (or unsafe is

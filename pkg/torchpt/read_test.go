@@ -280,6 +280,15 @@ func tpOpen(b []byte) (*File, error) {
 	return Open(bytes.NewReader(b), int64(len(b)))
 }
 
+// tpOpenFile reads the file at path whole and opens it with opts.
+func tpOpenFile(path string, opts Options) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return OpenWith(bytes.NewReader(b), int64(len(b)), opts)
+}
+
 // ---------------------------------------------------------------------------
 // Walking a decoded file.
 
@@ -430,11 +439,10 @@ func TestReadFixtures(t *testing.T) {
 		}
 		n++
 		t.Run(name, func(t *testing.T) {
-			f, err := OpenFile(filepath.Join(tpFixtures, name), Options{})
+			f, err := tpOpenFile(filepath.Join(tpFixtures, name), Options{})
 			if err != nil {
 				t.Fatalf("OpenFile: %v", err)
 			}
-			defer f.Close()
 			wantFormat := FormatZip
 			if exp["container"] == "legacy" {
 				wantFormat = FormatLegacy
@@ -519,11 +527,10 @@ func TestReadFixtures(t *testing.T) {
 // TestReadFixturesSharedStorage: two views of one record share one Storage,
 // whose bytes are read once.
 func TestReadFixturesSharedStorage(t *testing.T) {
-	f, err := OpenFile(filepath.Join(tpFixtures, "shared_storage.pt"), Options{})
+	f, err := tpOpenFile(filepath.Join(tpFixtures, "shared_storage.pt"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	d := f.Root.(*Dict)
 	a, _ := d.Get("a")
 	b, _ := d.Get("b")
@@ -553,11 +560,10 @@ func TestReadCorpus(t *testing.T) {
 		}
 		n++
 		t.Run(name, func(t *testing.T) {
-			f, err := OpenFile(path, Options{})
+			f, err := tpOpenFile(path, Options{})
 			if err != nil {
 				t.Fatalf("OpenFile: %v", err)
 			}
-			defer f.Close()
 			found := tpWalk(f.Root)
 			if len(found) == 0 {
 				t.Fatal("no tensors")

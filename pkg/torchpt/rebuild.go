@@ -170,7 +170,7 @@ func (s *Storage) bytes() ([]byte, error) {
 		return nil, err
 	}
 	if want := s.NumElem * s.DType.Size(); len(d) != want {
-		return nil, &FormatError{Record: s.Key, Offset: -1, Msg: fmt.Sprintf("storage holds %d bytes, %d elements of %s need %d", len(d), s.NumElem, s.DType, want)}
+		return nil, &FormatError{Pkg: errPkg, Record: s.Key, Offset: -1, Msg: fmt.Sprintf("storage holds %d bytes, %d elements of %s need %d", len(d), s.NumElem, s.DType, want)}
 	}
 	if len(d) <= maxCachedStorage {
 		s.data = d
@@ -212,10 +212,10 @@ func (t *Tensor) StreamTo(w io.Writer) (int64, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
-		return n, &FormatError{Record: s.Key, Offset: -1, Msg: "reading storage: " + err.Error()}
+		return n, &FormatError{Pkg: errPkg, Record: s.Key, Offset: -1, Msg: "reading storage: " + err.Error()}
 	}
 	if whole && h.Sum32() != s.crc {
-		return n, &FormatError{Record: s.Key, Offset: -1, Msg: fmt.Sprintf("CRC-32 %08x, the zip directory says %08x", h.Sum32(), s.crc)}
+		return n, &FormatError{Pkg: errPkg, Record: s.Key, Offset: -1, Msg: fmt.Sprintf("CRC-32 %08x, the zip directory says %08x", h.Sum32(), s.crc)}
 	}
 	return n, nil
 }

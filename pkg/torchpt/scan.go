@@ -113,7 +113,7 @@ type scanner struct {
 // fail is a defect at which CPython's unpickler stops too: nothing after
 // it runs, so the scan stops.
 func (s *scanner) fail(format string, args ...any) error {
-	return &FormatError{Record: s.res.Record, Offset: int64(s.op), Msg: fmt.Sprintf(format, args...)}
+	return &FormatError{Pkg: errPkg, Record: s.res.Record, Offset: int64(s.op), Msg: fmt.Sprintf(format, args...)}
 }
 
 // soft records a defect that CPython reads past (a type the data-only VM

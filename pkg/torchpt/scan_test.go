@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/internal/testcorpus"
 )
 
@@ -103,7 +104,7 @@ func tpFixturePickles(t testing.TB) map[string][]byte {
 			t.Fatal(err)
 		}
 		base := filepath.Base(path)
-		if bytes.HasPrefix(b, zipMagic) {
+		if sniff.IsZip(b) {
 			zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 			if err != nil {
 				t.Fatal(err)
@@ -560,7 +561,7 @@ func TestScanFileSafe(t *testing.T) {
 				t.Errorf("%s: verdict %s: %s", base, v, tpScanReport(s))
 			}
 			switch {
-			case tpIsTorchName(base) && bytes.HasPrefix(b, zipMagic):
+			case tpIsTorchName(base) && sniff.IsZip(b):
 				if s.Format != FormatZip || len(s.Pickles) != 1 {
 					t.Errorf("%s: format %q with %d pickles", base, s.Format, len(s.Pickles))
 				}

@@ -1,12 +1,12 @@
 package torchpt
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/embtool/embtool/internal/sniff"
 )
 
 // Verdicts of a file scan.
@@ -63,32 +63,31 @@ func (s *FileScan) Findings() []Finding {
 // PNG or the 2018 preview format; it counts as that format only when the
 // pickle fails where CPython's unpickler fails too, before anything ran.
 func ScanFile(r io.ReaderAt, size int64) *FileScan {
-	head := make([]byte, 64)
-	n, _ := r.ReadAt(head, 0)
-	head = head[:n]
+	block, _ := sniff.Head(r, size) // sniff.HeadSize = sniff.TarBlock bytes
+	head := block[:min(len(block), 64)]
 	s := &FileScan{}
 	switch {
 	case size == 0:
-		s.Err = &FormatError{Msg: "empty file"}
-	case bytes.HasPrefix(head, zipMagic):
+		s.Err = &FormatError{Pkg: errPkg, Msg: "empty file"}
+	case sniff.IsZip(head):
 		s.Format = FormatZip
 		s.scanZip(r, size)
-	case isTarHeader(r, size):
+	case sniff.IsTarHeader(block):
 		s.Format = "tar"
 		s.Pickles = []*ScanResult{{Record: "", Findings: []Finding{{Offset: 0, Op: "tar",
 			Why: "torch.load reads a tar archive (the pre-1.0 PyTorch format) and unpickles its members storages, tensors and pickle; embtool does not scan them"}}}}
 	case len(head) > 0 && opcodes[head[0]] != nil:
 		s.scanPickles(r, size)
 		if len(s.Findings()) == 0 && len(s.Pickles) > 0 && s.Pickles[0].End == 0 &&
-			(notPickle(head, size) || bytes.HasPrefix(head, previewMagic)) {
+			(notPickle(head, size) || sniff.IsTorchPreview(head)) {
 			// The pickle breaks before anything ran: a data format whose
 			// first byte happens to be an opcode.
 			s.Format, s.Pickles, s.Err = "", nil, nil
 		}
-		if s.Format == "" && bytes.HasPrefix(head, previewMagic) {
+		if s.Format == "" && sniff.IsTorchPreview(head) {
 			s.Err = unsupportedf("PYTORCH1 archive from the 2018 preview release")
 		}
-	case bytes.HasPrefix(head, previewMagic):
+	case sniff.IsTorchPreview(head):
 		s.Err = unsupportedf("PYTORCH1 archive from the 2018 preview release")
 	}
 	// A torch file whose pickles are safe must still hold together:
@@ -147,7 +146,7 @@ func scanAt(r io.ReaderAt, size, pos int64, record string) (*ScanResult, error) 
 			if err == nil {
 				err = io.ErrUnexpectedEOF
 			}
-			return &ScanResult{Record: record}, &FormatError{Record: record, Offset: pos + int64(n), Msg: "reading the pickle: " + err.Error()}
+			return &ScanResult{Record: record}, &FormatError{Pkg: errPkg, Record: record, Offset: pos + int64(n), Msg: "reading the pickle: " + err.Error()}
 		}
 		res, serr := Scan(buf, record)
 		if serr != nil && res.short && window < limit {
@@ -183,117 +182,29 @@ func scanAt(r io.ReaderAt, size, pos int64, record string) (*ScanResult, error) 
 	}
 }
 
-// isTarHeader is tarfile's test of the first block, which torch.load
-// tries before unpickling a non-zip file: 512 bytes, not all NUL, whose
-// checksum field (octal, read as Python's int(s, 8) reads it, or base-256)
-// equals the unsigned or signed sum of the block with that field as
-// spaces.
-func isTarHeader(r io.ReaderAt, size int64) bool {
-	if size < 512 {
-		return false
-	}
-	b := make([]byte, 512)
-	if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
-		return false
-	}
-	if bytes.Count(b, []byte{0}) == 512 {
-		return false
-	}
-	want, ok := tarNumber(b[148:156])
-	if !ok {
-		return false
-	}
-	var unsigned, signed int64 = 256, 256
-	for i, c := range b {
-		if i >= 148 && i < 156 {
-			continue
-		}
-		unsigned += int64(c)
-		signed += int64(int8(c))
-	}
-	return want == unsigned || want == signed
-}
-
-// tarNumber is tarfile.nti: base-256 when the first byte is 0x80 or 0xff,
-// else the text up to the first NUL, stripped, as int(s, 8) ("" is 0).
-func tarNumber(f []byte) (int64, bool) {
-	if f[0] == 0x80 || f[0] == 0xff {
-		var n int64
-		for _, c := range f[1:] {
-			n = n<<8 | int64(c)
-		}
-		if f[0] == 0xff {
-			n -= 1 << 56
-		}
-		return n, true
-	}
-	if i := bytes.IndexByte(f, 0); i >= 0 {
-		f = f[:i]
-	}
-	for _, c := range f {
-		if c >= 0x80 {
-			return 0, false
-		}
-	}
-	t := strings.TrimSpace(string(f))
-	if t == "" {
-		return 0, true
-	}
-	neg := false
-	if t[0] == '+' || t[0] == '-' {
-		neg = t[0] == '-'
-		t = t[1:]
-	}
-	if len(t) > 2 && t[0] == '0' && (t[1] == 'o' || t[1] == 'O') {
-		// int(s, 8) takes the 0o prefix, and one underscore after it.
-		t = strings.TrimPrefix(t[2:], "_")
-	}
-	var n int64
-	digits := 0
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		switch {
-		case c >= '0' && c <= '7':
-			n = n*8 + int64(c-'0')
-			digits++
-		case c == '_' && i > 0 && i+1 < len(t) && t[i-1] != '_':
-		default:
-			return 0, false
-		}
-	}
-	if digits == 0 {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
 // notPickle recognises the data-only formats an embeddings folder holds:
 // safetensors (u64 header length that fits, then a JSON object), PNG, JPEG.
+// (sniff.IsSafetensors also wants the length not printable; a length
+// that fits the file is never eight printable bytes, which make at least
+// 0x0909090909090909.)
 func notPickle(head []byte, size int64) bool {
-	if bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(head, []byte("\xff\xd8\xff")) {
+	if sniff.IsPNG(head) || sniff.IsJPEG(head) {
 		return true
 	}
-	if len(head) < 9 {
+	if !sniff.IsSafetensors(head) {
 		return false
 	}
 	n := binary.LittleEndian.Uint64(head)
-	return n < uint64(size) && n+8 <= uint64(size) &&
-		bytes.HasPrefix(bytes.TrimLeft(head[8:], " \t\r\n"), []byte("{"))
+	return n < uint64(size) && n+8 <= uint64(size)
 }
 
-// legacyMagicPickle is the first pickle torch.save writes in the legacy
-// format: the int 0x1950a86a20f9469cfc6c at protocol 2.
-var legacyMagicPickle = []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e")
-
-// isLegacyMagic tells whether the file starts with that pickle, n bytes.
+// isLegacyMagic tells whether the file's first pickle, n bytes, is
+// sniff.TorchLegacyMagic, the first pickle of torch's legacy format.
 func isLegacyMagic(r io.ReaderAt, n int64) bool {
-	if n != int64(len(legacyMagicPickle)) {
+	if n != int64(len(sniff.TorchLegacyMagic)) {
 		return false
 	}
 	b := make([]byte, n)
 	_, err := r.ReadAt(b, 0)
-	return err == nil && bytes.Equal(b, legacyMagicPickle)
+	return err == nil && string(b) == sniff.TorchLegacyMagic
 }

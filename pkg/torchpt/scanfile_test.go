@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/embtool/embtool/internal/sniff"
 )
 
 // TestIsTarHeader: the first block of the v7 attack file with its
@@ -28,11 +30,11 @@ func TestIsTarHeader(t *testing.T) {
 	} {
 		c := bytes.Clone(b)
 		copy(c[148:156], field)
-		if got := isTarHeader(bytes.NewReader(c), int64(len(c))); got != want {
+		if got := sniff.IsTarHeader(c); got != want {
 			t.Errorf("checksum field %q: isTarHeader %v, want %v", field, got, want)
 		}
 	}
-	if isTarHeader(bytes.NewReader(make([]byte, 1024)), 1024) {
+	if sniff.IsTarHeader(make([]byte, 1024)) {
 		t.Error("a block of NULs is not a tar header")
 	}
 }

@@ -3,6 +3,8 @@ package torchpt
 import (
 	"io"
 
+	"github.com/embtool/embtool/internal/ordered"
+
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -11,43 +13,21 @@ import (
 // []byte, Tuple, List, *Dict, *Set, *Tensor (read) or any tensor.Source
 // (write), and *Object for the few allowed classes (ParameterDict).
 
-// Dict is an ordered Python dict or collections.OrderedDict.
+// Dict is an ordered Python dict or collections.OrderedDict: an
+// ordered.Map whose Set compares keys with == (only hashable keys — nil,
+// bool, int64, float64, string, Tuple of those — are accepted by the
+// reader).
 type Dict struct {
 	// Class is "dict" or "collections.OrderedDict".
-	Class  string
-	Keys   []any
-	Values []any
+	Class string
+	ordered.Map[any, any]
 }
 
 // NewDict returns an empty plain dict.
 func NewDict() *Dict { return &Dict{Class: "dict"} }
 
-// Set appends key and value, or replaces the value of an existing key, as
-// Python does. Keys are compared with ==; only hashable keys (nil, bool,
-// int64, float64, string, Tuple of those) are accepted by the reader.
-func (d *Dict) Set(key, value any) {
-	for i, k := range d.Keys {
-		if k == key {
-			d.Values[i] = value
-			return
-		}
-	}
-	d.Keys = append(d.Keys, key)
-	d.Values = append(d.Values, value)
-}
-
 // Get returns the value of a string key.
-func (d *Dict) Get(key string) (any, bool) {
-	for i, k := range d.Keys {
-		if s, ok := k.(string); ok && s == key {
-			return d.Values[i], true
-		}
-	}
-	return nil, false
-}
-
-// Len is the number of entries.
-func (d *Dict) Len() int { return len(d.Keys) }
+func (d *Dict) Get(key string) (any, bool) { return d.Map.Get(key) }
 
 // Tuple is a Python tuple.
 type Tuple []any

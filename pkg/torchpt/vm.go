@@ -25,7 +25,7 @@ type storageResolver func(pid Tuple) (any, error)
 func unpickle(data []byte, record string, resolve storageResolver, allowUnsafe bool) (v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			v, err = nil, &FormatError{Record: record, Offset: -1, Msg: fmt.Sprintf("malformed pickle: %v", p)}
+			v, err = nil, &FormatError{Pkg: errPkg, Record: record, Offset: -1, Msg: fmt.Sprintf("malformed pickle: %v", p)}
 		}
 	}()
 	st := &convState{seen: map[any]bool{}, left: valueBudget(len(data))}
@@ -63,9 +63,9 @@ func unpickle(data []byte, record string, resolve storageResolver, allowUnsafe b
 func vmError(record string, err error) error {
 	var ue *UnsupportedError
 	if errors.As(err, &ue) {
-		return &UnsupportedError{Msg: record + ": " + ue.Msg}
+		return &UnsupportedError{Pkg: errPkg, Msg: record + ": " + ue.Msg}
 	}
-	return &FormatError{Record: record, Offset: -1, Msg: err.Error()}
+	return &FormatError{Pkg: errPkg, Record: record, Offset: -1, Msg: err.Error()}
 }
 
 // Go stand-ins for the allowed globals.

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embtool/embtool/internal/ordered"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -578,17 +579,17 @@ func TestWriteZipErrors(t *testing.T) {
 			return d
 		}, `torchpt: ["d"]: unsupported dict class "ParameterDict"`},
 		{"keys values mismatch", "", func() *Dict {
-			return &Dict{Class: "dict", Keys: []any{"a"}}
+			return &Dict{Class: "dict", Map: ordered.Map[any, any]{Keys: []any{"a"}}}
 		}, "torchpt: root: dict has 1 keys and 0 values"},
 		{"unhashable key", "", func() *Dict {
-			return &Dict{Class: "dict", Keys: []any{"a", List{1}}, Values: []any{1, 2}}
+			return &Dict{Class: "dict", Map: ordered.Map[any, any]{Keys: []any{"a", List{1}}, Values: []any{1, 2}}}
 		}, "torchpt: [1]: key of type torchpt.List is not hashable"},
 		{"duplicate key", "", func() *Dict {
-			return &Dict{Class: "dict", Keys: []any{"a", "b", "a"}, Values: []any{1, 2, 3}}
+			return &Dict{Class: "dict", Map: ordered.Map[any, any]{Keys: []any{"a", "b", "a"}, Values: []any{1, 2, 3}}}
 		}, `torchpt: ["a"]: duplicate key`},
 		{"duplicate numeric key", "", func() *Dict {
 			d := NewDict()
-			d.Set("n", &Dict{Class: "dict", Keys: []any{1, 1.0}, Values: []any{1, 2}})
+			d.Set("n", &Dict{Class: "dict", Map: ordered.Map[any, any]{Keys: []any{1, 1.0}, Values: []any{1, 2}}})
 			return d
 		}, `torchpt: ["n"][1]: duplicate key`},
 		{"invalid utf8", "", func() *Dict {

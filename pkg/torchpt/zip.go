@@ -47,7 +47,7 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	f := &File{Format: FormatZip}
 	z := &zipReader{r: r, f: f, size: size, dir: d, storage: map[string]*Storage{}}
 	if d.Prefix == "" {
-		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", d.Entries[0].Name)}
+		return nil, &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", d.Entries[0].Name)}
 	}
 	f.Prefix = d.Prefix
 	var pickles []string
@@ -68,7 +68,7 @@ func openZip(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	}
 	mainEntry := d.lookup(f.Prefix + "/data.pkl")
 	if mainEntry == nil {
-		return nil, &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has no %s/data.pkl", f.Prefix)}
+		return nil, &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("zip archive has no %s/data.pkl", f.Prefix)}
 	}
 	main := mainEntry.Name
 	z.noteRecords()
@@ -132,10 +132,10 @@ func torchScriptFinding(d *zipDir) *Finding {
 // checkEntry rejects names that escape the archive folder.
 func checkEntry(name, prefix string) error {
 	if !strings.HasPrefix(name, prefix+"/") {
-		return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("zip entry is outside the archive folder %q", prefix)}
+		return &FormatError{Pkg: errPkg, Record: name, Offset: -1, Msg: fmt.Sprintf("zip entry is outside the archive folder %q", prefix)}
 	}
 	if strings.Contains(name, "\\") || strings.HasPrefix(name, "/") || path.Clean(name) != name || hasDotDot(name) {
-		return &FormatError{Record: name, Offset: -1, Msg: "zip entry name is not a clean relative path"}
+		return &FormatError{Pkg: errPkg, Record: name, Offset: -1, Msg: "zip entry name is not a clean relative path"}
 	}
 	return nil
 }
@@ -151,7 +151,7 @@ func checkInflated(entries []*zipEntry, size int64) error {
 			continue
 		}
 		if total += min(e.UncompressedSize, 1<<62); total > limit {
-			return &FormatError{Offset: -1, Msg: fmt.Sprintf("deflated zip entries expand to more than %d bytes, too much for a file of %d bytes", limit, size)}
+			return &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("deflated zip entries expand to more than %d bytes, too much for a file of %d bytes", limit, size)}
 		}
 	}
 	return nil
@@ -209,7 +209,7 @@ func (z *zipReader) readByteOrder() error {
 	case "big":
 		z.swap = true
 	default:
-		return &FormatError{Record: name, Offset: -1, Msg: fmt.Sprintf("byteorder %q is neither little nor big", b)}
+		return &FormatError{Pkg: errPkg, Record: name, Offset: -1, Msg: fmt.Sprintf("byteorder %q is neither little nor big", b)}
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (z *zipReader) readByteOrder() error {
 func (z *zipReader) read(name string, limit int64) ([]byte, error) {
 	e := z.dir.lookup(name)
 	if e == nil {
-		return nil, &FormatError{Record: name, Offset: -1, Msg: "no such record"}
+		return nil, &FormatError{Pkg: errPkg, Record: name, Offset: -1, Msg: "no such record"}
 	}
 	return e.read(z.r, limit)
 }

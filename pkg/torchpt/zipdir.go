@@ -115,7 +115,7 @@ func ambiguous(record string, off int64, format string, args ...any) error {
 }
 
 func zipErr(record string, off int64, format string, args ...any) error {
-	return &FormatError{Record: record, Offset: off, Msg: fmt.Sprintf(format, args...)}
+	return &FormatError{Pkg: errPkg, Record: record, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 // foldName is the name as miniz's mz_zip_reader_locate_file compares it:
@@ -683,32 +683,32 @@ func (e *zipEntry) readData(r io.ReaderAt, limit int64) ([]byte, error) {
 		return nil, zipErr(e.Name, e.central, "deflated entry expands %d bytes to %d", e.CompressedSize, e.UncompressedSize)
 	}
 	if e.UncompressedSize > uint64(limit) {
-		return nil, &FormatError{Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize, limit)}
+		return nil, &FormatError{Pkg: errPkg, Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize, limit)}
 	}
 	buf := make([]byte, e.UncompressedSize)
 	switch e.Method {
 	case methodStore:
 		if n, err := r.ReadAt(buf, e.DataOffset); n != len(buf) {
-			return nil, &FormatError{Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("reading record: %v", err)}
+			return nil, &FormatError{Pkg: errPkg, Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("reading record: %v", err)}
 		}
 	case methodDeflate:
 		fr := flate.NewReader(io.NewSectionReader(r, e.DataOffset, int64(e.CompressedSize)))
 		defer fr.Close()
 		if _, err := io.ReadFull(fr, buf); err != nil {
-			return nil, &FormatError{Record: e.Name, Offset: e.DataOffset, Msg: "inflating record: " + err.Error()}
+			return nil, &FormatError{Pkg: errPkg, Record: e.Name, Offset: e.DataOffset, Msg: "inflating record: " + err.Error()}
 		}
 		var one [1]byte
 		if n, err := fr.Read(one[:]); n != 0 || err != io.EOF {
 			if err == nil || err == io.EOF {
 				err = errors.New("record inflates to more than its directory entry says")
 			}
-			return nil, &FormatError{Record: e.Name, Offset: e.DataOffset, Msg: err.Error()}
+			return nil, &FormatError{Pkg: errPkg, Record: e.Name, Offset: e.DataOffset, Msg: err.Error()}
 		}
 	default:
 		return nil, unsupportedf("%s: zip compression method %d", e.Name, e.Method)
 	}
 	if sum := crc32.ChecksumIEEE(buf); sum != e.CRC32 {
-		return nil, &FormatError{Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("CRC-32 checksum %08x of the data is not the directory's %08x", sum, e.CRC32)}
+		return nil, &FormatError{Pkg: errPkg, Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("CRC-32 checksum %08x of the data is not the directory's %08x", sum, e.CRC32)}
 	}
 	return buf, nil
 }

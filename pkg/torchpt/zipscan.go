@@ -48,7 +48,7 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 		s.zipFinding(*fd)
 	}
 	if d.Prefix == "" && s.Err == nil {
-		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", d.Entries[0].Name)}
+		s.Err = &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", d.Entries[0].Name)}
 	}
 	inflateErr := checkInflated(d.Entries, size)
 	if inflateErr != nil && s.Err == nil {
@@ -91,6 +91,6 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 		}
 	}
 	if d.Prefix != "" && d.lookup(d.Prefix+"/data.pkl") == nil && s.Err == nil {
-		s.Err = &FormatError{Offset: -1, Msg: fmt.Sprintf("zip archive has no %s/data.pkl record, torch needs one", d.Prefix)}
+		s.Err = &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("zip archive has no %s/data.pkl record, torch needs one", d.Prefix)}
 	}
 }

@@ -151,8 +151,8 @@ func (m *Model) add(file string) error {
 	return nil
 }
 
-// Find returns the matrix of an encoder, if the model has it.
-func (m *Model) Find(encoder string) (*Source, bool) {
+// find returns the matrix of an encoder, if the model has it.
+func (m *Model) find(encoder string) (*Source, bool) {
 	for i := range m.Sources {
 		if m.Sources[i].Encoder == encoder {
 			return &m.Sources[i], true

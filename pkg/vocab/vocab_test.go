@@ -174,7 +174,7 @@ func TestOpenLayouts(t *testing.T) {
 			t.Errorf("%s: %d matrices, want %d", c.path, len(m.Sources), len(c.want))
 		}
 		for enc, want := range c.want {
-			s, ok := m.Find(enc)
+			s, ok := m.find(enc)
 			if !ok {
 				t.Errorf("%s: no %s", c.path, enc)
 				continue
@@ -225,7 +225,7 @@ func TestSparseSevenGB(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s, _ := m.Find(CLIPL)
+	s, _ := m.find(CLIPL)
 	l, err := s.Load()
 	if err != nil {
 		t.Fatal(err)

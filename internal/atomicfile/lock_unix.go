@@ -1,6 +1,6 @@
 //go:build unix
 
-package embedding
+package atomicfile
 
 import (
 	"os"

@@ -1,6 +1,6 @@
 //go:build !unix && !windows
 
-package embedding
+package atomicfile
 
 // lockTemp does nothing where embtool knows no file locks.
 func lockTemp(path string) (unlock func(), err error) { return func() {}, nil }

@@ -1,4 +1,4 @@
-package embedding
+package atomicfile
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 
 // startWriteback asks the kernel to start writing [off, off+n) of f to
 // disk now, without waiting: a large output is then mostly on disk by
-// the time Save's fsync runs, instead of all of it waiting for that call.
+// the time Write's fsync runs, instead of all of it waiting for that call.
 func startWriteback(f *os.File, off, n int64) {
 	unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }

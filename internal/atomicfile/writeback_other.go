@@ -1,6 +1,6 @@
 //go:build !linux
 
-package embedding
+package atomicfile
 
 import "os"
 

@@ -1,4 +1,4 @@
-package embedding
+package atomicfile
 
 import (
 	"bufio"
@@ -23,18 +23,17 @@ func age(t *testing.T, path string, d time.Duration) {
 	}
 }
 
-// recordRemovals sets OnOrphanRemoved for the test and returns the list
-// of paths it reports.
-func recordRemovals(t *testing.T) func() []string {
+// recordRemovals returns an OnOrphanRemoved callback and a function
+// listing the paths it was called with.
+func recordRemovals(t *testing.T) (record func(string), list func() []string) {
 	var mu sync.Mutex
 	var got []string
-	OnOrphanRemoved = func(p string) {
+	record = func(p string) {
 		mu.Lock()
 		got = append(got, p)
 		mu.Unlock()
 	}
-	t.Cleanup(func() { OnOrphanRemoved = nil })
-	return func() []string {
+	return record, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(got)
@@ -52,7 +51,7 @@ func TestRemoveOrphans(t *testing.T) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" && runtime.GOOS != "windows" && runtime.GOOS != "freebsd" {
 		t.Skip("no file locks here")
 	}
-	removed := recordRemovals(t)
+	record, removed := recordRemovals(t)
 	dir := t.TempDir()
 	// A live writer's file: locked by this process, old.
 	live, unlock, err := createLockedTemp(dir, "live.pt")
@@ -84,7 +83,7 @@ func TestRemoveOrphans(t *testing.T) {
 	touch(t, user)
 	age(t, user, time.Hour)
 
-	removeOrphans(dir)
+	removeOrphans(dir, record)
 	if got := removed(); !slices.Equal(got, []string{dead}) {
 		t.Errorf("removed %v, want only %s", got, dead)
 	}
@@ -95,34 +94,6 @@ func TestRemoveOrphans(t *testing.T) {
 	}
 	if _, err := os.Lstat(dead); !os.IsNotExist(err) {
 		t.Errorf("orphan %s still there (%v)", dead, err)
-	}
-}
-
-// TestSaveRemovesOrphans: a write into a folder removes the orphans there
-// and leaves no temporary file of its own.
-func TestSaveRemovesOrphans(t *testing.T) {
-	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" && runtime.GOOS != "windows" && runtime.GOOS != "freebsd" {
-		t.Skip("no file locks here")
-	}
-	removed := recordRemovals(t)
-	dir := t.TempDir()
-	dead := filepath.Join(dir, lockedTempPrefix+"4242.777-big.safetensors")
-	touch(t, dead)
-	age(t, dead, 2*time.Minute)
-	d := &TensorDict{}
-	if err := SaveTensorDict(filepath.Join(dir, "out.safetensors"), d, FormatSafetensors, "", false); err != nil {
-		t.Fatal(err)
-	}
-	if got := removed(); !slices.Equal(got, []string{dead}) {
-		t.Errorf("removed %v, want %s", got, dead)
-	}
-	entries, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if !slices.Equal(names, []string{"out.safetensors"}) {
-		t.Errorf("folder holds %v, want only out.safetensors", names)
 	}
 }
 
@@ -154,7 +125,7 @@ func TestOrphanOfKilledProcess(t *testing.T) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" && runtime.GOOS != "windows" && runtime.GOOS != "freebsd" {
 		t.Skip("no file locks here")
 	}
-	removed := recordRemovals(t)
+	record, removed := recordRemovals(t)
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldTemp$", "-test.v=false")
 	cmd.Env = append(os.Environ(), helperEnv+"="+dir)
@@ -173,7 +144,7 @@ func TestOrphanOfKilledProcess(t *testing.T) {
 	tmp := strings.TrimSpace(line)
 	age(t, tmp, 24*time.Hour)
 
-	removeOrphans(dir)
+	removeOrphans(dir, record)
 	if _, err := os.Lstat(tmp); err != nil {
 		t.Fatalf("the live child's temp file was removed: %v", err)
 	}
@@ -185,7 +156,7 @@ func TestOrphanOfKilledProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	removeOrphans(dir)
+	removeOrphans(dir, record)
 	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
 		t.Fatalf("the killed child's temp file is still there (%v)", err)
 	}

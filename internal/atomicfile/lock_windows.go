@@ -1,6 +1,6 @@
 //go:build windows
 
-package embedding
+package atomicfile
 
 import (
 	"golang.org/x/sys/windows"

@@ -1,4 +1,4 @@
-package embedding
+package atomicfile
 
 import (
 	"os"
@@ -21,11 +21,6 @@ const lockedTempPrefix = TempPrefix + "lk."
 // writer creating its file and locking it.
 const orphanMinAge = time.Minute
 
-// OnOrphanRemoved, when not nil, is called with the path of every orphaned
-// temporary file a write removes. It may be called from several goroutines
-// at once.
-var OnOrphanRemoved func(path string)
-
 // createLockedTemp creates a new temporary file in dir for an output named
 // base, and locks it. The returned unlock releases the lock; it must be
 // called only after the file has been renamed or removed.
@@ -46,8 +41,9 @@ func createLockedTemp(dir, base string) (f *os.File, unlock func(), err error) {
 
 // removeOrphans removes the temporary files in dir whose writer is dead:
 // those named with lockedTempPrefix, older than orphanMinAge, whose lock can
-// be taken. It is best effort: a file it cannot judge is left alone.
-func removeOrphans(dir string) {
+// be taken, and calls removed (if not nil) with the path of each. It is
+// best effort: a file it cannot judge is left alone.
+func removeOrphans(dir string, removed func(path string)) {
 	d, err := os.Open(dir)
 	if err != nil {
 		return
@@ -57,7 +53,7 @@ func removeOrphans(dir string) {
 		names, err := d.Readdirnames(256)
 		for _, name := range names {
 			if strings.HasPrefix(name, lockedTempPrefix) {
-				removeIfOrphan(filepath.Join(dir, name))
+				removeIfOrphan(filepath.Join(dir, name), removed)
 			}
 		}
 		if err != nil { // io.EOF at the end
@@ -67,7 +63,7 @@ func removeOrphans(dir string) {
 }
 
 // removeIfOrphan removes path if no live process holds its lock.
-func removeIfOrphan(path string) {
+func removeIfOrphan(path string, removed func(path string)) {
 	st, err := os.Lstat(path)
 	if err != nil || !st.Mode().IsRegular() || time.Since(st.ModTime()) < orphanMinAge {
 		return
@@ -77,7 +73,7 @@ func removeIfOrphan(path string) {
 		return
 	}
 	defer release()
-	if err := os.Remove(path); err == nil && OnOrphanRemoved != nil {
-		OnOrphanRemoved(path)
+	if err := os.Remove(path); err == nil && removed != nil {
+		removed(path)
 	}
 }
