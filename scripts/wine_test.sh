@@ -3,6 +3,7 @@
 # runs them under Wine (Debian's wine64), so Windows path, rename and
 # file-sharing semantics are tested on Linux. Needs wine64 and
 # gcc-mingw-w64-x86-64 (apt) and ../shared/wine/bcryptprimitives.c.
+# Arguments: the packages to test (default ./...).
 #
 # Where Wine cannot serve (stated, not hidden):
 # - TestKillDuringConvert is skipped: it runs `go build` inside the test,
@@ -52,5 +53,5 @@ while read -r pkg dir; do
     echo "FAIL under Wine: $pkg" >&2
     status=1
   fi
-done < <(GOOS=windows go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ./...)
+done < <(GOOS=windows go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${@:-./...}")
 exit $status
