@@ -1,11 +1,11 @@
 package embedding
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/embtool/embtool/internal/memread"
 	"io"
 	"os"
 	"path/filepath"
@@ -93,7 +93,7 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 			return nil, "", err
 		}
 		sum := sha256.Sum256(data)
-		e, err := Decode(bytes.NewReader(data), size, opts)
+		e, err := Decode(memread.New(data), size, opts)
 		return e, hex.EncodeToString(sum[:]), err
 	}
 	id := identify.File(fh, size, filepath.Base(path))
