@@ -5,12 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/embtool/embtool/internal/memread"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/identify"
 	"github.com/embtool/embtool/pkg/pngembed"
@@ -33,6 +33,12 @@ var ErrNotEmbedding = errors.New("not an embedding")
 // are identified from their headers first: one that is not an embedding
 // is neither read nor hashed; an embedding is hashed in a separate pass.
 const smallFile = 1 << 20
+
+// inMemory: a larger file that its headers show to be an embedding is
+// read whole too (its tensors are nearly all of it), up to this size;
+// beyond it the hash is a separate pass and the tensors are read one by
+// one.
+const inMemory = 64 << 20
 
 // NotEmbeddingError is a readable file that is not an embedding: what it
 // is, from its headers (a LoRA, a checkpoint, a preview image, …), and
@@ -100,6 +106,20 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	if id.Kind != identify.KindEmbedding && !id.PixelsUnread {
 		_, err := decodeAs(fh, size, id, opts) // says what the file is
 		return nil, "", err
+	}
+	if size <= inMemory {
+		// An embedding (or a PNG whose pixels may hold one): read it
+		// once, hash those bytes and take the tensors out of them. It is
+		// identified again from the bytes read, so what is decoded is
+		// what was hashed even if the file changed in between.
+		data := make([]byte, size)
+		if _, err := io.ReadFull(io.NewSectionReader(fh, 0, size), data); err != nil {
+			return nil, "", err
+		}
+		sum := sha256.Sum256(data)
+		mr := memread.New(data)
+		e, err := decodeAs(mr, size, identify.File(mr, size, filepath.Base(path)), opts)
+		return e, hex.EncodeToString(sum[:]), err
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(fh, 0, size)); err != nil {

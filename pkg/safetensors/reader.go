@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/embtool/embtool/internal/memread"
 	"io"
 	"maps"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 

@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/embtool/embtool/internal/memread"
 	"io"
 	"math/big"
+
+	"github.com/embtool/embtool/internal/memread"
 )
 
 // legacyMagic is torch's MAGIC_NUMBER, the first pickle of a legacy file.

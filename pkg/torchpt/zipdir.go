@@ -6,12 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/embtool/embtool/internal/memread"
 	"hash/crc32"
 	"io"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/embtool/embtool/internal/memread"
 )
 
 // The zip directory walker. torch.load reads a zip with miniz
