@@ -56,8 +56,13 @@ func folder(b *testing.B) ([]string, int64) {
 // inspectLike does what cmd/embtool's inspectFile does for one file, less
 // building the report struct and the JSON encoding: read + hash + decode,
 // the A1111 checksum, the norms of every shown tensor, the row norms.
-func inspectLike(path string) {
-	e, _, err := embedding.ReadFile(path, embedding.Options{})
+// Like inspect's workers, it reads through one embedding.Reader.
+func inspectLike(path string) { inspectWith(reader.Read, path) }
+
+var reader embedding.Reader
+
+func inspectWith(read func(string) (*embedding.Embedding, string, error), path string) {
+	e, _, err := read(path)
 	if err != nil {
 		return
 	}
@@ -105,4 +110,14 @@ func BenchmarkReadFile(b *testing.B) {
 // BenchmarkInspect: the whole per-file work of inspect but the JSON.
 func BenchmarkInspect(b *testing.B) {
 	run(b, inspectLike)
+}
+
+// BenchmarkInspectNewBuffers: the same with a new buffer per file
+// (embedding.ReadFile), as other commands read.
+func BenchmarkInspectNewBuffers(b *testing.B) {
+	run(b, func(p string) {
+		inspectWith(func(p string) (*embedding.Embedding, string, error) {
+			return embedding.ReadFile(p, embedding.Options{})
+		}, p)
+	})
 }

@@ -80,6 +80,38 @@ func Identified(err error) *identify.Result {
 // its tensors are never read. (A large PNG without an embedding text
 // chunk is read and hashed: its pixels may hold one.)
 func ReadFile(path string, opts Options) (*Embedding, string, error) {
+	return readFile(path, opts, nil)
+}
+
+// A Reader reads embedding files one after another into one buffer that
+// it keeps (up to 64 MiB), so a folder is read without a new buffer and
+// the garbage collection, page faults and zeroing each one costs. The
+// tensors of an Embedding that Read returns share that buffer: they are
+// valid only until the next Read. A Reader is not safe for concurrent
+// use; give each goroutine its own.
+type Reader struct {
+	Options Options
+	buf     []byte
+}
+
+// Read is ReadFile through r's buffer.
+func (r *Reader) Read(path string) (*Embedding, string, error) {
+	return readFile(path, r.Options, &r.buf)
+}
+
+// buffer returns size bytes: from *keep when it is not nil (growing it),
+// else new ones.
+func buffer(keep *[]byte, size int64) []byte {
+	if keep == nil || size > inMemory {
+		return make([]byte, size)
+	}
+	if int64(cap(*keep)) < size {
+		*keep = make([]byte, size)
+	}
+	return (*keep)[:size]
+}
+
+func readFile(path string, opts Options, keep *[]byte) (*Embedding, string, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, "", err
@@ -94,7 +126,7 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	}
 	size := st.Size()
 	if size <= smallFile {
-		data := make([]byte, size)
+		data := buffer(keep, size)
 		if _, err := io.ReadFull(fh, data); err != nil {
 			return nil, "", err
 		}
@@ -112,7 +144,7 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 		// once, hash those bytes and take the tensors out of them. It is
 		// identified again from the bytes read, so what is decoded is
 		// what was hashed even if the file changed in between.
-		data := make([]byte, size)
+		data := buffer(keep, size)
 		if _, err := io.ReadFull(io.NewSectionReader(fh, 0, size), data); err != nil {
 			return nil, "", err
 		}

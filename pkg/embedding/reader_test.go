@@ -1,0 +1,80 @@
+package embedding
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/embtool/embtool/internal/testcorpus"
+)
+
+// A Reader gives what ReadFile gives for every fixture and corpus file,
+// read one after another through its one buffer (large files after small
+// ones and back), and allocates far less than the bytes it reads.
+func TestReaderMatchesReadFile(t *testing.T) {
+	var paths []string
+	for _, dir := range []string{"../../testdata/fixtures", testcorpus.Dir(t)} {
+		m, _ := filepath.Glob(filepath.Join(dir, "*"))
+		paths = append(paths, m...)
+	}
+	sort.Slice(paths, func(i, j int) bool { return filepath.Base(paths[i]) < filepath.Base(paths[j]) })
+	if len(paths) < 50 {
+		t.Fatalf("%d files", len(paths))
+	}
+	rd := &Reader{}
+	var total int64
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || st.IsDir() {
+			continue
+		}
+		total += st.Size()
+		want, wsum, werr := ReadFile(p, Options{})
+		got, gsum, gerr := rd.Read(p)
+		if gsum != wsum || (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+			t.Fatalf("%s: Read: %s %v; ReadFile: %s %v", p, gsum, gerr, wsum, werr)
+		}
+		if werr != nil {
+			continue
+		}
+		if len(got.All) != len(want.All) || got.Count != want.Count || got.Layout != want.Layout {
+			t.Fatalf("%s: Read and ReadFile disagree", p)
+		}
+		for i := range want.All {
+			g, w := got.All[i].Tensor, want.All[i].Tensor
+			if got.All[i].Key != want.All[i].Key || g.DType != w.DType || !reflect.DeepEqual(g.Shape, w.Shape) || !bytes.Equal(g.Data, w.Data) {
+				t.Fatalf("%s: tensor %s differs", p, want.All[i].Key)
+			}
+		}
+		if c1, ok1 := got.Checksum(); true {
+			if c2, ok2 := want.Checksum(); c1 != c2 || ok1 != ok2 {
+				t.Fatalf("%s: checksum %s, ReadFile %s", p, c1, c2)
+			}
+		}
+	}
+	// Once the buffer has grown, a second pass over the torch and
+	// safetensors files allocates well under the bytes read (ReadFile
+	// allocates at least all of them).
+	var tensorFiles []string
+	total = 0
+	for _, p := range paths {
+		switch filepath.Ext(p) {
+		case ".pt", ".bin", ".safetensors":
+			st, _ := os.Stat(p)
+			total += st.Size()
+			tensorFiles = append(tensorFiles, p)
+		}
+	}
+	alloc := testcorpus.Allocated(func() {
+		for _, p := range tensorFiles {
+			rd.Read(p)
+		}
+	})
+	if alloc > uint64(total)*3/4 {
+		t.Errorf("a pass over %d bytes through a Reader allocated %d bytes", total, alloc)
+	}
+	t.Logf("%d files, %d bytes: a pass through a Reader allocates %d bytes (%.2f×)", len(tensorFiles), total, alloc, float64(alloc)/float64(total))
+}
