@@ -67,12 +67,13 @@ func inspectWith(read func(string) (*embedding.Embedding, string, error), path s
 		return
 	}
 	e.Checksum()
-	shown := e.Vectors
-	if len(shown) == 0 {
-		shown = e.All
+	for i := range e.Vectors {
+		e.VectorNorms(i) // computed once by the read, as inspect shows them
 	}
-	for _, t := range shown {
-		embedding.Norms(t.Tensor)
+	if len(e.Vectors) == 0 { // refused: inspect shows the norms of all
+		for _, t := range e.All {
+			embedding.Norms(t.Tensor)
+		}
 	}
 	e.RowNorms()
 }

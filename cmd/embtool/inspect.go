@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,36 +45,51 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
 	status := exitOK
-	reports := forEach(expandPaths(fs.Args(), embeddingExts), stderr, func(in input) report {
-		if in.err != nil {
-			return report{Path: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
-		}
-		r := inspectFile(in.path, opts, *asJSON)
-		addVocab(&r, vs, *nearest)
-		return r
-	})
-	for _, r := range reports {
+	// JSON Lines go out in path order as files finish (buffered, flushed
+	// whenever the next file is not done yet), so `inspect --json BIG |
+	// head` answers at once and memory stays flat; the table needs every
+	// row for its column widths.
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	var tally inspectTally
+	var reports []report
+	emit := func(r report) {
 		if !r.OK {
 			status = exitFailed
 			fmt.Fprintf(stderr, "embtool: %s: %s\n", r.Path, r.Error)
 		}
-	}
-	defer writeInspectSummary(stderr, reports)
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		for _, r := range reports {
-			if err := enc.Encode(r); err != nil {
-				// One record that cannot be encoded must not end the
-				// output: report it as failed and go on.
-				fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, err)
-				enc.Encode(report{Path: r.Path, Error: "encoding the report: " + err.Error()})
-				status = exitFailed
-			}
+		tally.add(r)
+		if !*asJSON {
+			reports = append(reports, r)
+			return
 		}
+		if err := enc.Encode(r); err != nil {
+			// One record that cannot be encoded must not end the
+			// output: report it as failed and go on.
+			fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, err)
+			enc.Encode(report{Path: r.Path, Error: "encoding the report: " + err.Error()})
+			status = exitFailed
+		}
+	}
+	stream(expandPaths(fs.Args(), embeddingExts), stderr, func() func(input) report {
+		rd := &embedding.Reader{Options: opts} // one buffer per worker
+		return func(in input) report {
+			if in.err != nil {
+				return report{Path: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
+			}
+			r := inspectFile(in.path, rd, *asJSON)
+			addVocab(&r, vs, *nearest)
+			return r
+		}
+	}, emit, func() { out.Flush() })
+	defer tally.write(stderr)
+	if *asJSON {
+		out.Flush()
 		return status
 	}
-	writeTable(stdout, reports, *vectors)
+	writeTable(out, reports, *vectors)
+	out.Flush()
 	return status
 }
 
@@ -191,35 +207,45 @@ func checkpoint(r report) string {
 	return strings.Join(parts, " ")
 }
 
-// writeInspectSummary ends a run over several files with counts by layout
-// and model, and the failures.
-func writeInspectSummary(w io.Writer, reports []report) {
-	if len(reports) < 2 {
+// inspectTally counts the files of a run by layout, model and kind, for
+// the summary that ends a run over several files.
+type inspectTally struct {
+	n, failed, unsafe      int
+	layouts, models, kinds map[string]int
+}
+
+func (t *inspectTally) add(r report) {
+	if t.layouts == nil {
+		t.layouts, t.models, t.kinds = map[string]int{}, map[string]int{}, map[string]int{}
+	}
+	t.n++
+	if r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown) {
+		t.kinds[r.Kind]++
+	}
+	if len(r.Unsafe) > 0 {
+		t.unsafe++
+	}
+	if !r.OK {
+		t.failed++
+	}
+	if r.Container != "" && r.OK {
+		t.layouts[r.Layout]++
+		t.models[r.Model]++
+	}
+}
+
+// write ends a run over several files with counts by layout and model,
+// and the failures.
+func (t *inspectTally) write(w io.Writer) {
+	if t.n < 2 {
 		return
 	}
-	layouts, models, kinds := map[string]int{}, map[string]int{}, map[string]int{}
-	failed, unsafe := 0, 0
-	for _, r := range reports {
-		if r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown) {
-			kinds[r.Kind]++
-		}
-		if len(r.Unsafe) > 0 {
-			unsafe++
-		}
-		if !r.OK {
-			failed++
-		}
-		if r.Container != "" && r.OK {
-			layouts[r.Layout]++
-			models[r.Model]++
-		}
-	}
 	others := ""
-	if len(kinds) > 0 {
-		others = " (not embeddings: " + counts(kinds) + ")"
+	if len(t.kinds) > 0 {
+		others = " (not embeddings: " + counts(t.kinds) + ")"
 	}
 	fmt.Fprintf(w, "embtool: %d files: %d ok (%s; %s), %d failed%s, %d unsafe\n",
-		len(reports), len(reports)-failed, counts(layouts), counts(models), failed, others, unsafe)
+		t.n, t.n-t.failed, counts(t.layouts), counts(t.models), t.failed, others, t.unsafe)
 }
 
 // counts formats a tally as "a1111 3, kohya 2", largest first.
