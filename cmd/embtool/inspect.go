@@ -64,7 +64,14 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 			reports = append(reports, r)
 			return
 		}
-		if err := enc.Encode(r); err != nil {
+		// report.MarshalJSON writes compact JSON without HTML escaping:
+		// written as is, it is what enc.Encode would write, without
+		// the Encoder's second pass over the bytes.
+		b, err := r.MarshalJSON()
+		if err == nil {
+			out.Write(b)
+			out.WriteByte('\n')
+		} else {
 			// One record that cannot be encoded must not end the
 			// output: report it as failed and go on.
 			fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, err)
