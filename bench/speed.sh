@@ -171,7 +171,7 @@ echo
 # --- streaming -------------------------------------------------------------
 echo "### JSON Lines streaming (load $(load))"
 echo
-t0=$(date +%s.%N); "$BIN" inspect --json "$BIG" 2> /dev/null | head -1 > /dev/null; t1=$(date +%s.%N)
+t0=$(date +%s.%N); { "$BIN" inspect --json "$BIG" 2> /dev/null || true; } | head -1 > /dev/null; t1=$(date +%s.%N)
 t2=$(date +%s.%N); "$BIN" inspect --json "$BIG" > /dev/null 2>&1 || true; t3=$(date +%s.%N)
 echo "- \`inspect --json $N-files | head -1\`: $(echo "($t1 - $t0) * 1000" | bc -l | xargs printf '%.0f') ms; the whole run: $(echo "($t3 - $t2) * 1000" | bc -l | xargs printf '%.0f') ms"
 for d in "$SMALL" "$BIG"; do

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/embtool/embtool/pkg/embedding"
@@ -45,11 +45,11 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := embedding.Options{AllowUnsafe: *allowUnsafe}
 	status := exitOK
-	// JSON Lines go out in path order as files finish (buffered, flushed
-	// whenever the next file is not done yet), so `inspect --json BIG |
-	// head` answers at once and memory stays flat; the table needs every
-	// row for its column widths.
-	out := bufio.NewWriterSize(stdout, 64<<10)
+	// JSON Lines go out in path order as files finish (buffered: the
+	// first line at once, then at least every 50 ms), so `inspect --json
+	// BIG | head` answers at once and memory stays flat; the table needs
+	// every row for its column widths.
+	out := newTimedWriter(stdout, 50*time.Millisecond)
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	var tally inspectTally
@@ -69,8 +69,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		// the Encoder's second pass over the bytes.
 		b, err := r.MarshalJSON()
 		if err == nil {
-			out.Write(b)
-			out.WriteByte('\n')
+			out.Write(append(b, '\n'))
 		} else {
 			// One record that cannot be encoded must not end the
 			// output: report it as failed and go on.
@@ -89,14 +88,14 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 			addVocab(&r, vs, *nearest)
 			return r
 		}
-	}, emit, func() { out.Flush() })
+	}, emit)
 	defer tally.write(stderr)
 	if *asJSON {
-		out.Flush()
+		out.Close()
 		return status
 	}
 	writeTable(out, reports, *vectors)
-	out.Flush()
+	out.Close()
 	return status
 }
 
