@@ -8,6 +8,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/testcorpus"
 )
 
@@ -77,4 +78,67 @@ func TestReaderMatchesReadFile(t *testing.T) {
 		t.Errorf("a pass over %d bytes through a Reader allocated %d bytes", total, alloc)
 	}
 	t.Logf("%d files, %d bytes: a pass through a Reader allocates %d bytes (%.2f×)", len(tensorFiles), total, alloc, float64(alloc)/float64(total))
+}
+
+// FuzzDecodeInMemory: decoding from bytes in memory (tensors share them)
+// gives what decoding through copies gives, error for error and byte for
+// byte, never writes to the input, and never lets a tensor reach past its
+// own bytes.
+func FuzzDecodeInMemory(f *testing.F) {
+	for _, dir := range []string{ehFixtures, ehMalicious, ehCorrupt, "../../../shared/corpus/real"} {
+		names, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, p := range names {
+			if b, err := os.ReadFile(p); err == nil && len(b) <= 24<<10 && filepath.Ext(p) != ".json" && filepath.Ext(p) != ".jsonl" {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<20 {
+			return
+		}
+		orig := bytes.Clone(b)
+		for _, opts := range []Options{{}, {AllowUnsafe: true}} {
+			want, werr := Decode(bytes.NewReader(b), int64(len(b)), opts)
+			got, gerr := Decode(memread.New(b), int64(len(b)), opts)
+			if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+				t.Fatalf("in memory: %v; through copies: %v", gerr, werr)
+			}
+			if werr != nil {
+				continue
+			}
+			if len(got.All) != len(want.All) {
+				t.Fatalf("%d tensors in memory, %d through copies", len(got.All), len(want.All))
+			}
+			for i := range want.All {
+				g, w := got.All[i].Tensor, want.All[i].Tensor
+				if !bytes.Equal(g.Data, w.Data) || cap(g.Data) > len(g.Data) && len(g.Data) > 0 && sharesTail(g.Data, b) {
+					t.Fatalf("tensor %s differs or reaches past its bytes", want.All[i].Key)
+				}
+			}
+			if c1, ok1 := got.Checksum(); true {
+				if c2, ok2 := want.Checksum(); c1 != c2 || ok1 != ok2 {
+					t.Fatalf("checksum %s %v, through copies %s %v", c1, ok1, c2, ok2)
+				}
+			}
+		}
+		if !bytes.Equal(b, orig) {
+			t.Fatal("decoding wrote to its input")
+		}
+	})
+}
+
+// sharesTail reports a slice of b whose capacity runs past its length
+// into b.
+func sharesTail(s, b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	end := &s[:cap(s)][cap(s)-1]
+	for i := range b {
+		if &b[i] == end {
+			return true
+		}
+	}
+	return false
 }
