@@ -112,6 +112,11 @@ func buffer(keep *[]byte, size int64) []byte {
 }
 
 func readFile(path string, opts Options, keep *[]byte) (*Embedding, string, error) {
+	if data, ok, err := readSmall(path, smallFile, keep); err != nil {
+		return nil, "", err
+	} else if ok {
+		return decodeSmall(data, opts)
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, "", err
@@ -130,9 +135,7 @@ func readFile(path string, opts Options, keep *[]byte) (*Embedding, string, erro
 		if _, err := io.ReadFull(fh, data); err != nil {
 			return nil, "", err
 		}
-		sum := sha256.Sum256(data)
-		e, err := Decode(memread.New(data), size, opts)
-		return e, hex.EncodeToString(sum[:]), err
+		return decodeSmall(data, opts)
 	}
 	id := identify.File(fh, size, filepath.Base(path))
 	if id.Kind != identify.KindEmbedding && !id.PixelsUnread {
@@ -159,6 +162,13 @@ func readFile(path string, opts Options, keep *[]byte) (*Embedding, string, erro
 	}
 	e, err := decodeAs(fh, size, id, opts)
 	return e, hex.EncodeToString(h.Sum(nil)), err
+}
+
+// decodeSmall hashes a file read whole and decodes it from those bytes.
+func decodeSmall(data []byte, opts Options) (*Embedding, string, error) {
+	sum := sha256.Sum256(data)
+	e, err := Decode(memread.New(data), int64(len(data)), opts)
+	return e, hex.EncodeToString(sum[:]), err
 }
 
 // Container names the container format of a file from its first bytes,

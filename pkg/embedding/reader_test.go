@@ -2,6 +2,8 @@ package embedding
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -141,4 +143,23 @@ func sharesTail(s, b []byte) bool {
 		}
 	}
 	return false
+}
+
+// The short path for small regular files fails as os.Open does, and hands
+// anything else to it.
+func TestReadFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := ReadFile(filepath.Join(dir, "missing.pt"), Options{}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	} else if pe, ok := err.(*fs.PathError); !ok || pe.Op != "open" {
+		t.Errorf("missing file: %#v, want an open *fs.PathError", err)
+	}
+	if _, _, err := ReadFile(dir, Options{}); err == nil || err.Error() != "is a directory" {
+		t.Errorf("directory: %v", err)
+	}
+	empty := filepath.Join(dir, "empty.pt")
+	os.WriteFile(empty, nil, 0o644)
+	if _, sum, err := ReadFile(empty, Options{}); err == nil || sum != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
+		t.Errorf("empty file: %q, %v", sum, err)
+	}
 }
