@@ -56,18 +56,24 @@ func folder(b *testing.B) ([]string, int64) {
 // inspectLike does what cmd/embtool's inspectFile does for one file, less
 // building the report struct and the JSON encoding: read + hash + decode,
 // the A1111 checksum, the norms of every shown tensor, the row norms.
-func inspectLike(path string) {
-	e, _, err := embedding.ReadFile(path, embedding.Options{})
+// Like inspect's workers, it reads through one embedding.Reader.
+func inspectLike(path string) { inspectWith(reader.Read, path) }
+
+var reader embedding.Reader
+
+func inspectWith(read func(string) (*embedding.Embedding, string, error), path string) {
+	e, _, err := read(path)
 	if err != nil {
 		return
 	}
 	e.Checksum()
-	shown := e.Vectors
-	if len(shown) == 0 {
-		shown = e.All
+	for i := range e.Vectors {
+		e.VectorNorms(i) // computed once by the read, as inspect shows them
 	}
-	for _, t := range shown {
-		embedding.Norms(t.Tensor)
+	if len(e.Vectors) == 0 { // refused: inspect shows the norms of all
+		for _, t := range e.All {
+			embedding.Norms(t.Tensor)
+		}
 	}
 	e.RowNorms()
 }
@@ -105,4 +111,14 @@ func BenchmarkReadFile(b *testing.B) {
 // BenchmarkInspect: the whole per-file work of inspect but the JSON.
 func BenchmarkInspect(b *testing.B) {
 	run(b, inspectLike)
+}
+
+// BenchmarkInspectNewBuffers: the same with a new buffer per file
+// (embedding.ReadFile), as other commands read.
+func BenchmarkInspectNewBuffers(b *testing.B) {
+	run(b, func(p string) {
+		inspectWith(func(p string) (*embedding.Embedding, string, error) {
+			return embedding.ReadFile(p, embedding.Options{})
+		}, p)
+	})
 }

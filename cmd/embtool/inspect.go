@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/identify"
@@ -47,51 +48,68 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))
 		return exitOK
 	}
-	reports := forEach(inputs, stderr, func(in input) report {
-		if in.err != nil {
-			return report{Path: in.path, file: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
-		}
-		r := inspectFile(in.path, opts, *asJSON)
-		r.file = displayPath(in)
-		r.Skipped = r.other && !in.named
-		addVocab(&r, vs, *nearest)
-		r.e = nil
-		return r
-	})
-	embeddings := 0
-	for _, r := range reports {
-		if r.Container != "" {
-			embeddings++
-		}
+	// JSON Lines go out in path order as files finish (buffered: the
+	// first line at once, then at least every 50 ms), so `inspect --json
+	// BIG | head` answers at once and memory stays flat; the table needs
+	// every row for its column widths.
+	out := newTimedWriter(stdout, 50*time.Millisecond)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	var tally inspectTally
+	var reports []report
+	emit := func(r report) {
 		if !r.OK && !r.Skipped {
 			status = exitFailed
 			fmt.Fprintf(stderr, "embtool: %s: %s\n", r.Path, paintError(r))
 		}
+		tally.add(r)
+		if !*asJSON {
+			reports = append(reports, r)
+			return
+		}
+		// report.MarshalJSON writes compact JSON without HTML escaping:
+		// written as is, it is what enc.Encode would write, without
+		// the Encoder's second pass over the bytes.
+		b, err := r.MarshalJSON()
+		if err == nil {
+			out.Write(append(b, '\n'))
+		} else {
+			// One record that cannot be encoded must not end the
+			// output: report it as failed and go on.
+			fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, err)
+			enc.Encode(report{Path: r.Path, Error: "encoding the report: " + err.Error()})
+			status = exitFailed
+		}
 	}
-	if embeddings == 0 && status == exitOK {
+	stream(inputs, stderr, func() func(input) report {
+		rd := &embedding.Reader{Options: opts} // one buffer per worker
+		return func(in input) report {
+			if in.err != nil {
+				return report{Path: in.path, file: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
+			}
+			r := inspectFile(in.path, rd, *asJSON)
+			r.file = displayPath(in)
+			r.Skipped = r.other && !in.named
+			addVocab(&r, vs, *nearest)
+			r.e = nil // it shares rd's buffer, which the next Read reuses
+			return r
+		}
+	}, emit)
+	defer tally.write(stderr)
+	if tally.embeddings == 0 && status == exitOK {
 		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))
 	}
-	defer writeInspectSummary(stderr, reports)
-
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		for _, r := range reports {
-			if err := enc.Encode(r); err != nil {
-				// One record that cannot be encoded must not end the
-				// output: report it as failed and go on.
-				fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, err)
-				enc.Encode(report{Path: r.Path, Error: "encoding the report: " + err.Error()})
-				status = exitFailed
-			}
-		}
+		out.Close()
 		return status
 	}
 	width := termWidth(stdout)
 	if *wide {
 		width = 0
 	}
-	if embeddings > 0 || *vectors {
+	defer out.Close()
+	stdout = out
+	if tally.embeddings > 0 || *vectors {
 		writeTable(stdout, reports, *vectors, width)
 		// Notes that hold for the whole run follow the table, once
 		// (JSON carries them in each record's strength source).
@@ -144,43 +162,57 @@ func checkpoint(r report) string {
 	return strings.Join(parts, " ")
 }
 
-// writeInspectSummary ends a run over several files with counts by layout
-// and model, and the failures.
-func writeInspectSummary(w io.Writer, reports []report) {
-	if len(reports) < 2 {
+// inspectTally counts the files of a run by layout, model and kind, for
+// the summary that ends a run over several files; it keeps no report,
+// so a long run's memory stays flat.
+type inspectTally struct {
+	n, failed, unsafe, skipped, embeddings int
+	layouts, models, kinds, skippedKinds   map[string]int
+}
+
+func (t *inspectTally) add(r report) {
+	if t.layouts == nil {
+		t.layouts, t.models, t.kinds, t.skippedKinds = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	}
+	t.n++
+	if r.Container != "" {
+		t.embeddings++
+	}
+	other := r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown)
+	if len(r.Unsafe) > 0 {
+		t.unsafe++
+	}
+	switch {
+	case r.Skipped:
+		t.skipped++
+		t.skippedKinds[r.Kind]++
+	case !r.OK:
+		t.failed++
+		if other {
+			t.kinds[r.Kind]++
+		}
+	}
+	if r.Container != "" && r.OK {
+		t.layouts[r.Layout]++
+		t.models[r.Model]++
+	}
+}
+
+// write ends a run over several files with counts by layout and model,
+// the skipped and the failures.
+func (t *inspectTally) write(w io.Writer) {
+	if t.n < 2 {
 		return
 	}
-	layouts, models, kinds, skippedKinds := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-	failed, unsafe, skipped := 0, 0, 0
-	for _, r := range reports {
-		other := r.Kind != "" && r.Kind != string(identify.KindEmbedding) && r.Kind != string(identify.KindUnknown)
-		if len(r.Unsafe) > 0 {
-			unsafe++
-		}
-		switch {
-		case r.Skipped:
-			skipped++
-			skippedKinds[r.Kind]++
-		case !r.OK:
-			failed++
-			if other {
-				kinds[r.Kind]++
-			}
-		}
-		if r.Container != "" && r.OK {
-			layouts[r.Layout]++
-			models[r.Model]++
-		}
-	}
 	others, skip := "", ""
-	if len(kinds) > 0 {
-		others = " (not embeddings: " + counts(kinds) + ")"
+	if len(t.kinds) > 0 {
+		others = " (not embeddings: " + counts(t.kinds) + ")"
 	}
-	if skipped > 0 {
-		skip = fmt.Sprintf(", %d skipped (not embeddings: %s)", skipped, counts(skippedKinds))
+	if t.skipped > 0 {
+		skip = fmt.Sprintf(", %d skipped (not embeddings: %s)", t.skipped, counts(t.skippedKinds))
 	}
 	summaryLine(w, fmt.Sprintf("%d files: %d ok (%s; %s)%s, %d failed%s, %d unsafe",
-		len(reports), len(reports)-failed-skipped, counts(layouts), counts(models), skip, failed, others, unsafe))
+		t.n, t.n-t.failed-t.skipped, counts(t.layouts), counts(t.models), skip, t.failed, others, t.unsafe))
 }
 
 // counts formats a tally as "a1111 3, kohya 2", largest first.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"io"
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -58,4 +60,119 @@ func progressBar(total int64, stderr io.Writer, counter decor.Decorator) (*mpb.B
 		mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_MMSS)),
 		mpb.BarRemoveOnComplete())
 	return bar, p.Wait
+}
+
+// stream runs the function each worker gets from newWorker (one per CPU,
+// so a worker can keep buffers between its inputs) over the inputs, and
+// calls emit with each result in input order as soon as it and every one
+// before it are done. The worker that completes a run of results emits
+// them itself (emit is never called concurrently), so no goroutine is
+// woken per result. A worker takes input i only once result i-window was
+// emitted: at most window results wait, and memory does not grow with
+// the number of inputs.
+func stream[T any](inputs []input, stderr io.Writer, newWorker func() func(input) T, emit func(T)) {
+	workers := min(runtime.GOMAXPROCS(0), max(len(inputs), 1))
+	window := 4 * workers
+	var (
+		mu            sync.Mutex
+		room          = sync.NewCond(&mu)
+		next, emitted int
+		ready         = make([]T, window)
+		done          = make([]bool, window)
+	)
+	bar, wait := progressBar(int64(len(inputs)), stderr, decor.CountersNoUnit("%d/%d files"))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn := newWorker()
+			mu.Lock()
+			defer mu.Unlock()
+			for {
+				for next < len(inputs) && next >= emitted+window {
+					room.Wait()
+				}
+				if next >= len(inputs) {
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				v := fn(inputs[i])
+				mu.Lock()
+				ready[i%window], done[i%window] = v, true
+				before := emitted
+				for emitted < len(inputs) && done[emitted%window] {
+					k := emitted % window
+					v := ready[k]
+					var zero T
+					ready[k], done[k] = zero, false
+					emitted++
+					emit(v)
+					if bar != nil {
+						bar.Increment()
+					}
+				}
+				if emitted != before {
+					room.Broadcast()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wait()
+}
+
+// timedWriter buffers writes and flushes them at once after the first
+// write, then at least every interval: a reader of the output (`| head`)
+// sees each line soon after it is written, without a write per line.
+// It is safe for concurrent use.
+type timedWriter struct {
+	mu    sync.Mutex
+	w     *bufio.Writer
+	first bool
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func newTimedWriter(w io.Writer, every time.Duration) *timedWriter {
+	t := &timedWriter{w: bufio.NewWriterSize(w, 64<<10), first: true, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-t.stop:
+				return
+			case <-tick.C:
+				t.mu.Lock()
+				t.w.Flush()
+				t.mu.Unlock()
+			}
+		}
+	}()
+	return t
+}
+
+func (t *timedWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, err := t.w.Write(p)
+	if t.first && err == nil {
+		t.first = false
+		err = t.w.Flush()
+	}
+	return n, err
+}
+
+// Close stops the timer and flushes what is left; it does not close the
+// underlying writer.
+func (t *timedWriter) Close() error {
+	close(t.stop)
+	<-t.done
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.w.Flush()
 }

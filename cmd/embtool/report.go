@@ -143,9 +143,11 @@ func promptName(path string, e *embedding.Embedding) string {
 // the file cannot be read, is unsafe, or holds no loadable embedding.
 // The legacy checksum is a serial hash over every value; only JSON output,
 // which shows it, asks for it (withChecksum).
-func inspectFile(path string, opts embedding.Options, withChecksum bool) report {
+// It reads through rd, whose buffer the embedding shares until rd's next
+// Read: nothing in the report points into it.
+func inspectFile(path string, rd *embedding.Reader, withChecksum bool) report {
 	r := report{Path: path, Warnings: []string{}, Tensors: []tensorReport{}}
-	e, sum, err := embedding.ReadFile(path, opts)
+	e, sum, err := rd.Read(path)
 	if sum != "" {
 		r.SHA256, r.Hash = sum, sum[:12]
 	}

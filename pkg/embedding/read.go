@@ -1,7 +1,6 @@
 package embedding
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/identify"
 	"github.com/embtool/embtool/pkg/pngembed"
@@ -32,6 +32,12 @@ var ErrNotEmbedding = errors.New("not an embedding")
 // are identified from their headers first: one that is not an embedding
 // is neither read nor hashed; an embedding is hashed in a separate pass.
 const smallFile = 1 << 20
+
+// inMemory: a larger file that its headers show to be an embedding is
+// read whole too (its tensors are nearly all of it), up to this size;
+// beyond it the hash is a separate pass and the tensors are read one by
+// one.
+const inMemory = 64 << 20
 
 // NotEmbeddingError is a readable file that is not an embedding: what it
 // is, from its headers (a LoRA, a checkpoint, a preview image, …), and
@@ -73,6 +79,43 @@ func Identified(err error) *identify.Result {
 // its tensors are never read. (A large PNG without an embedding text
 // chunk is read and hashed: its pixels may hold one.)
 func ReadFile(path string, opts Options) (*Embedding, string, error) {
+	return readFile(path, opts, nil)
+}
+
+// A Reader reads embedding files one after another into one buffer that
+// it keeps (up to 64 MiB), so a folder is read without a new buffer and
+// the garbage collection, page faults and zeroing each one costs. The
+// tensors of an Embedding that Read returns share that buffer: they are
+// valid only until the next Read. A Reader is not safe for concurrent
+// use; give each goroutine its own.
+type Reader struct {
+	Options Options
+	buf     []byte
+}
+
+// Read is ReadFile through r's buffer.
+func (r *Reader) Read(path string) (*Embedding, string, error) {
+	return readFile(path, r.Options, &r.buf)
+}
+
+// buffer returns size bytes: from *keep when it is not nil (growing it),
+// else new ones.
+func buffer(keep *[]byte, size int64) []byte {
+	if keep == nil || size > inMemory {
+		return make([]byte, size)
+	}
+	if int64(cap(*keep)) < size {
+		*keep = make([]byte, size)
+	}
+	return (*keep)[:size]
+}
+
+func readFile(path string, opts Options, keep *[]byte) (*Embedding, string, error) {
+	if data, ok, err := readSmall(path, smallFile, keep); err != nil {
+		return nil, "", err
+	} else if ok {
+		return decodeSmall(data, opts)
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, "", err
@@ -87,18 +130,30 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	}
 	size := st.Size()
 	if size <= smallFile {
-		data := make([]byte, size)
+		data := buffer(keep, size)
 		if _, err := io.ReadFull(fh, data); err != nil {
 			return nil, "", err
 		}
-		sum := sha256.Sum256(data)
-		e, err := Decode(bytes.NewReader(data), size, opts)
-		return e, hex.EncodeToString(sum[:]), err
+		return decodeSmall(data, opts)
 	}
 	id := identify.File(fh, size, filepath.Base(path))
 	if id.Kind != identify.KindEmbedding && !id.PixelsUnread {
 		_, err := decodeAs(fh, size, id, opts) // says what the file is
 		return nil, "", err
+	}
+	if size <= inMemory {
+		// An embedding (or a PNG whose pixels may hold one): read it
+		// once, hash those bytes and take the tensors out of them. It is
+		// identified again from the bytes read, so what is decoded is
+		// what was hashed even if the file changed in between.
+		data := buffer(keep, size)
+		if _, err := io.ReadFull(io.NewSectionReader(fh, 0, size), data); err != nil {
+			return nil, "", err
+		}
+		sum := sha256.Sum256(data)
+		mr := memread.New(data)
+		e, err := decodeAs(mr, size, identify.File(mr, size, filepath.Base(path)), opts)
+		return e, hex.EncodeToString(sum[:]), err
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(fh, 0, size)); err != nil {
@@ -106,6 +161,13 @@ func ReadFile(path string, opts Options) (*Embedding, string, error) {
 	}
 	e, err := decodeAs(fh, size, id, opts)
 	return e, hex.EncodeToString(h.Sum(nil)), err
+}
+
+// decodeSmall hashes a file read whole and decodes it from those bytes.
+func decodeSmall(data []byte, opts Options) (*Embedding, string, error) {
+	sum := sha256.Sum256(data)
+	e, err := Decode(memread.New(data), int64(len(data)), opts)
+	return e, hex.EncodeToString(sum[:]), err
 }
 
 // Container names the container format of a file from its first bytes,

@@ -261,24 +261,9 @@ func (e *Embedding) Checksum() (string, bool) {
 	if !t.DType.IsFloat() || es == 0 {
 		return "", false
 	}
-	at := elementReader(t.DType)
-	var r int64
-	for i := 0; i < len(t.Data)/es; i++ {
-		// The value as torch holds it after loading (float32), times 100
-		// in float32, as torch does.
-		var x float32
-		if t.DType == tensor.F32 {
-			x = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:])) * 100
-		} else {
-			x = float32(at(t.Data, i)) * 100
-		}
-		if math.IsNaN(float64(x)) || math.Abs(float64(x)) > 1e15 {
-			// Python raises on NaN/Inf; beyond 1e15 the products would
-			// need Python's unbounded ints. No real embedding comes near.
-			return "", false
-		}
-		iv := int64(x) // truncates toward zero, as Python's int()
-		r = ((r * 281) ^ (iv * 997)) & 0xFFFFFFFF
+	r, ok := constHash(t.DType, t.Data)
+	if !ok {
+		return "", false
 	}
 	return fmt.Sprintf("%04x", r&0xffff), true
 }

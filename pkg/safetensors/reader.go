@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/readerr"
 	"github.com/embtool/embtool/pkg/tensor"
 )
@@ -124,6 +125,10 @@ func (e *Entry) Load() (*tensor.Tensor, error) {
 	n := e.End - e.Begin
 	if n < 0 || uint64(n) > math.MaxInt {
 		return nil, fmt.Errorf("safetensors: %stensor %q: %d bytes do not fit in memory on this platform", e.f.prefix(), e.Name, n)
+	}
+	if data, ok := memread.Slice(e.f.r, e.Begin, n); ok {
+		// The file is already in memory: the tensor is its bytes.
+		return &tensor.Tensor{DType: e.DType, Shape: slices.Clone(e.Shape), Data: data}, nil
 	}
 	data, err := readAt(e.f.r, e.Begin, n)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+
+	"github.com/embtool/embtool/internal/memread"
 )
 
 // legacyMagic is torch's MAGIC_NUMBER, the first pickle of a legacy file.
@@ -44,9 +46,12 @@ func openLegacy(r io.ReaderAt, size int64, opts Options) (*File, error) {
 // openLegacyPrefix is openLegacy with the pickles read from the first n
 // bytes of the file.
 func openLegacyPrefix(r io.ReaderAt, size, n int64, opts Options) (*File, error) {
-	buf := make([]byte, n)
-	if _, err := r.ReadAt(buf, 0); err != nil && err != io.EOF {
-		return nil, err
+	buf, ok := memread.Slice(r, 0, min(n, size))
+	if !ok {
+		buf = make([]byte, n)
+		if _, err := r.ReadAt(buf, 0); err != nil && err != io.EOF {
+			return nil, err
+		}
 	}
 	f := &File{Format: FormatLegacy}
 	lr := &legacyReader{f: f, size: size, storage: map[string]*Storage{}}
@@ -124,6 +129,9 @@ func (lr *legacyReader) placeStorages(r io.ReaderAt, keys List, pos int64) error
 		}
 		st.at, st.base = r, start
 		st.load = func() ([]byte, error) {
+			if d, ok := memread.Slice(r, start, nbytes); ok {
+				return d, nil
+			}
 			d := make([]byte, nbytes)
 			_, err := r.ReadAt(d, start)
 			if err == io.EOF && int64(len(d)) == nbytes {

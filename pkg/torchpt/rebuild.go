@@ -122,8 +122,10 @@ func (t *Tensor) Contiguous() bool {
 	return true
 }
 
-// Load reads the storage (once; it is shared between views) and copies the
-// elements of the view into a dense row-major tensor.
+// Load reads the storage (once; it is shared between views) and returns
+// the elements of the view as a dense row-major tensor: a contiguous view
+// shares the storage's bytes (callers must not write to them), a strided
+// one is copied.
 func (t *Tensor) Load() (*tensor.Tensor, error) {
 	data, err := t.Storage.bytes()
 	if err != nil {
@@ -131,27 +133,29 @@ func (t *Tensor) Load() (*tensor.Tensor, error) {
 	}
 	es := t.Storage.DType.Size()
 	n := t.NumElements()
+	if n > 0 && t.Contiguous() {
+		// The tensor is a run of the storage's bytes: share them (capacity
+		// cut at the end, so an append cannot reach the rest).
+		end := (t.Offset + n) * es
+		return tensor.New(t.Storage.DType, t.Shape, data[t.Offset*es:end:end])
+	}
 	out := make([]byte, n*es)
 	if n == 0 {
 		return tensor.New(t.Storage.DType, t.Shape, out)
 	}
-	if t.Contiguous() {
-		copy(out, data[t.Offset*es:(t.Offset+n)*es])
-	} else {
-		idx := make([]int, len(t.Shape))
-		for k := 0; k < n; k++ {
-			src := t.Offset
-			for d, i := range idx {
-				src += i * t.Stride[d]
+	idx := make([]int, len(t.Shape))
+	for k := 0; k < n; k++ {
+		src := t.Offset
+		for d, i := range idx {
+			src += i * t.Stride[d]
+		}
+		copy(out[k*es:(k+1)*es], data[src*es:(src+1)*es])
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < t.Shape[d] {
+				break
 			}
-			copy(out[k*es:(k+1)*es], data[src*es:(src+1)*es])
-			for d := len(idx) - 1; d >= 0; d-- {
-				idx[d]++
-				if idx[d] < t.Shape[d] {
-					break
-				}
-				idx[d] = 0
-			}
+			idx[d] = 0
 		}
 	}
 	return tensor.New(t.Storage.DType, t.Shape, out)

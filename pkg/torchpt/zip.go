@@ -1,6 +1,7 @@
 package torchpt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -250,6 +251,7 @@ func (z *zipReader) resolve(pid Tuple) (any, error) {
 	s.load = func() ([]byte, error) {
 		d, err := z.read(name, z.size*(maxDeflateRatio+1)+(1<<20))
 		if err == nil && z.swap {
+			d = bytes.Clone(d) // may be the caller's bytes (memread)
 			byteswap(d, dt.Size())
 		}
 		return d, err

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/embtool/embtool/internal/memread"
 )
 
 // The zip directory walker. torch.load reads a zip with miniz
@@ -135,6 +137,9 @@ func (d *zipDir) lookup(name string) *zipEntry {
 }
 
 func readAt(r io.ReaderAt, off int64, n int, what string) ([]byte, error) {
+	if b, ok := memread.Slice(r, off, int64(n)); ok {
+		return b, nil
+	}
 	buf := make([]byte, n)
 	if k, err := r.ReadAt(buf, off); k != n {
 		if err == nil || err == io.EOF {
@@ -685,13 +690,19 @@ func (e *zipEntry) readData(r io.ReaderAt, limit int64) ([]byte, error) {
 	if e.UncompressedSize > uint64(limit) {
 		return nil, &FormatError{Pkg: errPkg, Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("record of %d bytes exceeds the %d-byte limit", e.UncompressedSize, limit)}
 	}
-	buf := make([]byte, e.UncompressedSize)
+	var buf []byte
 	switch e.Method {
 	case methodStore:
+		if b, ok := memread.Slice(r, e.DataOffset, int64(e.UncompressedSize)); ok {
+			buf = b // in memory already: the record is its bytes
+			break
+		}
+		buf = make([]byte, e.UncompressedSize)
 		if n, err := r.ReadAt(buf, e.DataOffset); n != len(buf) {
 			return nil, &FormatError{Pkg: errPkg, Record: e.Name, Offset: e.DataOffset, Msg: fmt.Sprintf("reading record: %v", err)}
 		}
 	case methodDeflate:
+		buf = make([]byte, e.UncompressedSize)
 		fr := flate.NewReader(io.NewSectionReader(r, e.DataOffset, int64(e.CompressedSize)))
 		defer fr.Close()
 		if _, err := io.ReadFull(fr, buf); err != nil {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// stream emits every result once, in input order, while the work finishes
+// out of order; no more than its window of results is ever started and
+// not yet emitted (memory does not grow with the number of inputs); each
+// worker's function comes from its own newWorker call.
+func TestStreamOrderAndWindow(t *testing.T) {
+	inputs := make([]input, 3000)
+	for i := range inputs {
+		inputs[i].path = fmt.Sprint(i)
+	}
+	window := 4 * min(runtime.GOMAXPROCS(0), len(inputs))
+	var started, emitted, maxAhead, workers atomic.Int64
+	var got []string
+	stream(inputs, io.Discard, func() func(input) string {
+		workers.Add(1)
+		return func(in input) string {
+			if ahead := started.Add(1) - emitted.Load(); ahead > maxAhead.Load() {
+				maxAhead.Store(ahead)
+			}
+			if len(in.path)%3 == 0 {
+				time.Sleep(20 * time.Microsecond) // finish out of order
+			}
+			return in.path
+		}
+	}, func(s string) {
+		got = append(got, s) // emit is never concurrent: no lock
+		emitted.Add(1)
+	})
+	if len(got) != len(inputs) {
+		t.Fatalf("%d results for %d inputs", len(got), len(inputs))
+	}
+	for i, s := range got {
+		if s != inputs[i].path {
+			t.Fatalf("result %d is %s", i, s)
+		}
+	}
+	if m := maxAhead.Load(); m > int64(window) {
+		t.Errorf("%d inputs started ahead of the output, window %d", m, window)
+	}
+	if w := workers.Load(); w != int64(min(runtime.GOMAXPROCS(0), len(inputs))) {
+		t.Errorf("%d workers", w)
+	}
+	stream(nil, io.Discard, func() func(input) int { return func(input) int { return 0 } }, func(int) { t.Error("emit without inputs") })
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The first line goes out at once, later ones within the interval, the
+// rest on Close.
+func TestTimedWriter(t *testing.T) {
+	var out lockedBuffer
+	w := newTimedWriter(&out, 20*time.Millisecond)
+	fmt.Fprintln(w, "one")
+	if out.String() != "one\n" {
+		t.Fatalf("after the first line: %q", out.String())
+	}
+	fmt.Fprintln(w, "two")
+	deadline := time.Now().Add(5 * time.Second)
+	for out.String() != "one\ntwo\n" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if out.String() != "one\ntwo\n" {
+		t.Fatalf("the second line did not go out in time: %q", out.String())
+	}
+	w2 := newTimedWriter(&out, time.Hour)
+	fmt.Fprint(w2, "a")
+	fmt.Fprint(w2, "b")
+	if err := w2.Close(); err != nil || out.String() != "one\ntwo\nab" {
+		t.Fatalf("Close: %v, %q", err, out.String())
+	}
+	w.Close()
+}
