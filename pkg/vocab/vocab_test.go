@@ -234,10 +234,9 @@ func TestSparseSevenGB(t *testing.T) {
 		l.Nearest(v, 10)
 	}
 	el := time.Since(start)
+	// The time is logged, not asserted: speed is shown by bench/ (see
+	// bench/README.md), never by a timed test.
 	t.Logf("7 GiB checkpoint: open, load the matrix, nearest for %d vectors: %v", len(q), el)
-	if el > 10*time.Second { // 2 s is the target; a shared CI machine gets slack
-		t.Errorf("took %v", el)
-	}
 }
 
 // TestRefusesHugeMatrix: a header that claims a matrix beyond MaxBytes is
