@@ -119,7 +119,7 @@ for k in (n, ns):
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in R[k].items():
         m = min(r["wall"])
-        print(f"| {name} | {m:.3f} | {st.median(r['wall']):.3f} | {c(k, name):.3f} | {nbytes * k / n / 1e6 / m:,.0f} | "
+        print(f"| {name.replace('|', chr(92) + '|')} | {m:.3f} | {st.median(r['wall']):.3f} | {c(k, name):.3f} | {nbytes * k / n / 1e6 / m:,.0f} | "
               f"{m / w(k, OS):.2f} | {m / w(k, SS):.2f} | {w(k, TL) / m:.1f}× |")
     print()
     print(f"Two workers vs one: wall {w(k, E1) / w(k, E2):.2f}× faster (best runs; median {st.median(R[k][E1]['wall']) / st.median(R[k][E2]['wall']):.2f}×), "
@@ -134,7 +134,7 @@ for name in (E2, E1, TL, OS, SS):
     sw = (w(n, name) - w(ns, name)) / (n - ns) * 1e3
     sc = (c(n, name) - c(ns, name)) / (n - ns) * 1e3
     sl[name] = (sw, sc)
-    print(f"| {name} | {sw:.3f} | {sc:.3f} |")
+    print(f"| {name.replace('|', chr(92) + '|')} | {sw:.3f} | {sc:.3f} |")
 print()
 print(f"embtool (2 workers) ÷ torch after import: wall {sl[E2][0] / sl[TL][0]:.2f}, CPU {sl[E2][1] / sl[TL][1]:.2f}; "
       f"embtool (1 worker) ÷ torch: wall {sl[E1][0] / sl[TL][0]:.2f}, CPU {sl[E1][1] / sl[TL][1]:.2f}.")
