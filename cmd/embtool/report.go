@@ -36,13 +36,19 @@ func (n norms) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			b = append(b, "null"...)
-			continue
-		}
-		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+		b = appendJSONFloat(b, x)
 	}
 	return append(b, ']'), nil
+}
+
+// appendJSONFloat appends x in the shortest repr that reads back to the
+// same float64, or null where it is not finite (JSON has no NaN or
+// Infinity).
+func appendJSONFloat(b []byte, x float64) []byte {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, x, 'g', -1, 64)
 }
 
 // report is one line of inspect --json (design.md §1). Field names are

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -277,11 +275,7 @@ type embeddingReport struct {
 type jsonFloat64 float64
 
 func (f jsonFloat64) MarshalJSON() ([]byte, error) {
-	x := float64(f)
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, x, 'g', -1, 64), nil
+	return appendJSONFloat(nil, float64(f)), nil
 }
 
 func tokensReportOf(r *prompt.Result) tokensReport {
