@@ -155,3 +155,20 @@ func BenchmarkChecksum(b *testing.B) {
 		}
 	}
 }
+
+// elementReader returns a function reading element i of little-endian
+// float data of dtype dt, widened exactly to float64.
+func elementReader(dt tensor.DType) func(b []byte, i int) float64 {
+	switch dt {
+	case tensor.F64:
+		return func(b []byte, i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])) }
+	case tensor.F32:
+		return func(b []byte, i int) float64 {
+			return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		}
+	case tensor.F16:
+		return func(b []byte, i int) float64 { return float64(tensor.F16ToF32(binary.LittleEndian.Uint16(b[2*i:]))) }
+	default: // BF16
+		return func(b []byte, i int) float64 { return float64(tensor.BF16ToF32(binary.LittleEndian.Uint16(b[2*i:]))) }
+	}
+}

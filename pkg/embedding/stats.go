@@ -29,8 +29,15 @@ type vectorStats struct {
 
 // statsOf reads a float tensor row by row. The norms are tensor.Norm's
 // (tensor.Norm64's for F64), the one norm routine merge --norm uses too,
-// so inspect and merge agree bit for bit; each row is widened (exactly)
-// into one reused buffer.
+// so inspect and merge agree bit for bit. Rows are widened (exactly) four
+// at a time into one reused buffer and their norms taken by tensor.Norm4,
+// which gives each row Norm's bits while working on four sums at once.
+//
+// The sum of squares also tells the rest, for 16- and 32-bit floats: the
+// square of such a value widened to float64 is exact and nonzero unless
+// the value is zero, and no sum of them overflows. So a row's norm is 0
+// only when every value in it is zero, and it is finite unless the row
+// holds a NaN or an infinity, which are then counted value by value.
 func statsOf(t *tensor.Tensor) vectorStats {
 	n, w := t.Rows()
 	st := vectorStats{norms: make([]float64, n)}
@@ -38,58 +45,68 @@ func statsOf(t *tensor.Tensor) vectorStats {
 	if w == 0 || es == 0 || len(t.Data) != n*w*es || !t.DType.IsFloat() {
 		return st
 	}
-	at := elementReader(t.DType)
-	var row32 []float32
-	var row64 []float64
-	var stack [2048]float32 // every embedding row (768, 1024, 1280) without a heap allocation
-	switch {
-	case t.DType == tensor.F64:
-		row64 = make([]float64, w)
-	case w <= len(stack):
-		row32 = stack[:w]
-	default:
-		row32 = make([]float32, w)
+	if t.DType == tensor.F64 {
+		statsOf64(t, n, w, &st)
+		return st
 	}
+	const group = 4
+	var stack [group * 1280]float32 // four rows of every embedding width (768, 1024, 1280)
+	buf := stack[:]
+	if group*w > len(buf) {
+		buf = make([]float32, group*w)
+	}
+	var rows [group][]float32
+	for i := range rows {
+		rows[i] = buf[i*w : (i+1)*w]
+	}
+	rowBytes := w * es
+	for r := 0; r < n; r += group {
+		k := min(group, n-r)
+		for i := 0; i < k; i++ {
+			tensor.DecodeFloat32s(rows[i], t.Data[(r+i)*rowBytes:(r+i+1)*rowBytes], t.DType)
+		}
+		for i := k; i < group; i++ {
+			rows[i] = rows[0] // a repeat whose norm is not kept
+		}
+		a, b, c, d := tensor.Norm4(rows[0], rows[1], rows[2], rows[3])
+		copy(st.norms[r:r+k], []float64{a, b, c, d}[:k])
+		for i := 0; i < k; i++ {
+			switch x := st.norms[r+i]; {
+			case x == 0:
+				st.zeroRows = append(st.zeroRows, r+i)
+			case x != x || math.IsInf(x, 0):
+				for _, v := range rows[i] {
+					st.count(float64(v))
+				}
+			}
+		}
+		for i := range rows {
+			rows[i] = buf[i*w : (i+1)*w]
+		}
+	}
+	return st
+}
+
+// statsOf64 is statsOf for float64 rows, whose squares can underflow to
+// zero or overflow: every value is looked at.
+func statsOf64(t *tensor.Tensor, n, w int, st *vectorStats) {
+	row := make([]float64, w)
 	for r := 0; r < n; r++ {
-		row := t.Data[r*w*es : (r+1)*w*es]
+		b := t.Data[r*w*8 : (r+1)*w*8]
 		nonzero := false
-		if row64 != nil {
-			for i := range row64 {
-				row64[i] = at(row, i)
-			}
-			for _, x := range row64 {
-				if x != 0 {
-					nonzero = true
-					st.count(x)
-				}
-			}
-		} else {
-			if t.DType == tensor.F32 {
-				for i := range row32 {
-					row32[i] = math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:]))
-				}
-			} else {
-				for i := range row32 {
-					row32[i] = float32(at(row, i)) // exact: widened from F16 or BF16
-				}
-			}
-			for _, x := range row32 {
-				if x != 0 {
-					nonzero = true
-					st.count(float64(x))
-				}
+		for i := range row {
+			x := math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+			row[i] = x
+			if x != 0 {
+				nonzero = true
+				st.count(x)
 			}
 		}
 		if !nonzero {
 			st.zeroRows = append(st.zeroRows, r)
 		}
-		if row64 != nil {
-			st.norms[r] = tensor.Norm64(row64)
-		} else {
-			st.norms[r] = tensor.Norm(row32)
-		}
+		st.norms[r] = tensor.Norm64(row)
 	}
-	return st
 }
 
 // count tallies a nonzero value that is NaN or infinite.
@@ -99,23 +116,6 @@ func (st *vectorStats) count(x float64) {
 		st.nan++
 	case math.IsInf(x, 0):
 		st.inf++
-	}
-}
-
-// elementReader returns a function reading element i of little-endian
-// float data of dtype dt, widened exactly to float64.
-func elementReader(dt tensor.DType) func(b []byte, i int) float64 {
-	switch dt {
-	case tensor.F64:
-		return func(b []byte, i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])) }
-	case tensor.F32:
-		return func(b []byte, i int) float64 {
-			return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
-		}
-	case tensor.F16:
-		return func(b []byte, i int) float64 { return float64(tensor.F16ToF32(binary.LittleEndian.Uint16(b[2*i:]))) }
-	default: // BF16
-		return func(b []byte, i int) float64 { return float64(tensor.BF16ToF32(binary.LittleEndian.Uint16(b[2*i:]))) }
 	}
 }
 

@@ -16,7 +16,25 @@ const (
 )
 
 // F16ToF32 widens an IEEE binary16 value exactly.
-func F16ToF32(h uint16) float32 { return float16.Frombits(h).Float32() }
+// Finite values take the half's exponent and mantissa bits into a float32
+// 13 places up and scale by 2^112 (the difference of the two exponent
+// biases), which is exact for normal and subnormal halves alike; the sign
+// bit is copied. Infinities and NaNs (payload kept) go through float16.
+func F16ToF32(h uint16) float32 {
+	if h&0x7C00 == 0x7C00 {
+		return f16NotFinite(h)
+	}
+	return f16Finite(h)
+}
+
+// f16Finite widens a half whose exponent is not all ones.
+func f16Finite(h uint16) float32 {
+	f := math.Float32frombits(uint32(h&0x7FFF)<<13) * 0x1p112
+	return math.Float32frombits(math.Float32bits(f) | uint32(h&0x8000)<<16)
+}
+
+// f16NotFinite is kept out of F16ToF32 so that F16ToF32 is inlined.
+func f16NotFinite(h uint16) float32 { return float16.Frombits(h).Float32() }
 
 // BF16ToF32 widens a bfloat16 value exactly: it is the upper half of an f32.
 func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }

@@ -419,3 +419,38 @@ func TestRoundToOddF32(t *testing.T) {
 		t.Error("roundToOddF32 mishandles NaN or Inf")
 	}
 }
+
+// TestF16ToF32Exact checks every one of the 65536 halves against its value
+// computed from the IEEE 754 definition (sign, biased exponent, fraction)
+// with math.Ldexp: the widening is exact, signed zeros keep their sign,
+// infinities stay infinite, and NaNs stay NaN (quieted) with their payload.
+func TestF16ToF32Exact(t *testing.T) {
+	for i := 0; i < 1<<16; i++ {
+		h := uint16(i)
+		sign, exp, frac := h>>15, int(h>>10&0x1F), int(h&0x3FF)
+		got := F16ToF32(h)
+		var want float64
+		switch exp {
+		case 0x1F:
+			if frac == 0 {
+				want = math.Inf(1)
+			} else {
+				// Quieted, as the processor's conversion and float16 do.
+				if got == got || math.Float32bits(got)&0x3FFFFF != uint32(frac)<<13&0x3FFFFF || math.Signbit(float64(got)) != (sign == 1) {
+					t.Fatalf("%#04x: got %#08x, want a NaN with payload %#x", h, math.Float32bits(got), frac)
+				}
+				continue
+			}
+		case 0:
+			want = math.Ldexp(float64(frac), -24)
+		default:
+			want = math.Ldexp(1+float64(frac)/1024, exp-15)
+		}
+		if sign == 1 {
+			want = -want
+		}
+		if float64(got) != want || math.Signbit(float64(got)) != (sign == 1) {
+			t.Fatalf("%#04x: got %v, want %v", h, got, want)
+		}
+	}
+}

@@ -87,6 +87,27 @@ func Norm(x []float32) float64 {
 	return math.Sqrt(s)
 }
 
+// Norm4 returns the norms of four rows of one length, each bit for bit
+// what Norm returns for it: each row's squares are added in index order
+// into its own sum. Interleaving four rows only lets the processor work on
+// four sums at once (Norm waits on one addition per element); no row's
+// order of operations changes. It panics if the rows differ in length.
+func Norm4(a, b, c, d []float32) (na, nb, nc, nd float64) {
+	checkLen("Norm4", len(a), len(b))
+	checkLen("Norm4", len(a), len(c))
+	checkLen("Norm4", len(a), len(d))
+	b, c, d = b[:len(a)], c[:len(a)], d[:len(a)]
+	var sa, sb, sc, sd float64
+	for i, v := range a {
+		x, y, z, t := float64(v), float64(b[i]), float64(c[i]), float64(d[i])
+		sa += float64(x * x)
+		sb += float64(y * y)
+		sc += float64(z * z)
+		sd += float64(t * t)
+	}
+	return math.Sqrt(sa), math.Sqrt(sb), math.Sqrt(sc), math.Sqrt(sd)
+}
+
 // Norm64 returns the L2 (Euclidean) norm of x in float64. The squares
 // are added in index order, as Norm does; only when that sum
 // overflows or falls below 2^-900 (where squares lose precision to

@@ -156,42 +156,43 @@ func (t *Tensor) Float32s() ([]float32, error) {
 		return nil, err
 	}
 	out := make([]float32, n)
-	d := t.Data
-	switch t.DType {
+	DecodeFloat32s(out, t.Data, t.DType)
+	return out, nil
+}
+
+// DecodeFloat32s decodes the little-endian values of float dtype dt in
+// src into dst, as many as both hold, and returns that count: exact for
+// F16, BF16 and F32, rounded to nearest even for F64. (The loops are
+// written so that the compiler proves every index in range.)
+func DecodeFloat32s(dst []float32, src []byte, dt DType) int {
+	n := min(len(dst), len(src)/max(dt.Size(), 1))
+	dst = dst[:n]
+	switch dt {
 	case F32:
-		for i := range out {
-			if len(d) < 4 {
-				break
-			}
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(d))
-			d = d[4:]
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i : 4*i+4]))
 		}
 	case F64:
-		for i := range out {
-			if len(d) < 8 {
-				break
-			}
-			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(d)))
-			d = d[8:]
+		for i := range dst {
+			dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i : 8*i+8])))
 		}
 	case F16:
-		for i := range out {
-			if len(d) < 2 {
-				break
+		for i := range dst {
+			h := binary.LittleEndian.Uint16(src[2*i : 2*i+2])
+			if h&0x7C00 == 0x7C00 {
+				dst[i] = f16NotFinite(h)
+			} else {
+				dst[i] = f16Finite(h)
 			}
-			out[i] = F16ToF32(binary.LittleEndian.Uint16(d))
-			d = d[2:]
 		}
 	case BF16:
-		for i := range out {
-			if len(d) < 2 {
-				break
-			}
-			out[i] = BF16ToF32(binary.LittleEndian.Uint16(d))
-			d = d[2:]
+		for i := range dst {
+			dst[i] = BF16ToF32(binary.LittleEndian.Uint16(src[2*i : 2*i+2]))
 		}
+	default:
+		return 0
 	}
-	return out, nil
+	return n
 }
 
 // FromFloat32s builds a tensor of float dtype dt from float32 values,
