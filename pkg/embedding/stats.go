@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/embtool/embtool/pkg/tensor"
@@ -179,56 +180,59 @@ func valueWarnings(v Named, st vectorStats) []string {
 	if n < 2 || len(t.Data)%n != 0 {
 		return out
 	}
-	zero := map[int]bool{}
-	for _, r := range st.zeroRows {
-		zero[r] = true
-	}
-	rowBytes := len(t.Data) / n
-	row := func(i int) []byte { return t.Data[i*rowBytes : (i+1)*rowBytes] }
-	// Group rows by their first 16 bytes, and compare whole rows only
-	// within a group: most embeddings have no repeats, and hashing every
-	// row in full would cost as much as reading the file again.
-	var key [16]byte
-	groups := map[[16]byte][]int{}
-	same := map[int][]int{} // first row → the rows equal to it, in order
-	var firsts []int
-	for i := 0; i < n; i++ {
-		if zero[i] {
-			continue
-		}
-		copy(key[:], row(i))
-		first := -1
-		for _, j := range groups[key] {
-			if bytes.Equal(row(j), row(i)) {
-				first = j
-				break
-			}
-		}
-		if first >= 0 {
-			if same[first] == nil {
-				firsts = append(firsts, first)
-			}
-			same[first] = append(same[first], i)
-			continue
-		}
-		groups[key] = append(groups[key], i)
-	}
-	if len(firsts) > 0 {
+	if groups := repeatedRows(t.Data, n, st.zeroRows); len(groups) > 0 {
 		var phrases []string
-		for _, f := range firsts {
-			idx := []string{fmt.Sprint(f)}
-			for _, r := range same[f] {
-				idx = append(idx, fmt.Sprint(r))
-			}
-			if len(idx) == n && n > 2 {
+		for _, g := range groups {
+			if len(g) == n && n > 2 {
 				phrases = append(phrases, fmt.Sprintf("all %d vectors are identical", n))
 				continue
+			}
+			idx := make([]string, len(g))
+			for i, r := range g {
+				idx[i] = fmt.Sprint(r)
 			}
 			phrases = append(phrases, "vectors "+andList(idx, 6)+" are identical")
 		}
 		out = append(out, place(v.Key)+strings.Join(phrases[:min(len(phrases), 4)], "; ")+moreGroups(len(phrases)-4))
 	}
 	return out
+}
+
+// repeatedRows groups the rows of data (n rows of equal length) that are
+// identical bit for bit, leaving out the rows in zeroRows (sorted): each
+// group in row order, the groups in the order of their second row (where
+// a reader going down the rows meets the repeat). The rows are sorted by
+// their bytes, so equal rows end up side by side: O(n log n) comparisons,
+// most of which stop at the first bytes, and no quadratic case however
+// many rows share a prefix.
+func repeatedRows(data []byte, n int, zeroRows []int) [][]int {
+	rowBytes := len(data) / n
+	row := func(i int) []byte { return data[i*rowBytes : (i+1)*rowBytes] }
+	order := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		if _, zero := slices.BinarySearch(zeroRows, i); !zero {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := bytes.Compare(row(a), row(b)); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	var groups [][]int
+	for lo := 0; lo < len(order); {
+		hi := lo + 1
+		for hi < len(order) && bytes.Equal(row(order[hi]), row(order[lo])) {
+			hi++
+		}
+		if hi-lo > 1 {
+			groups = append(groups, order[lo:hi:hi])
+		}
+		lo = hi
+	}
+	slices.SortFunc(groups, func(a, b []int) int { return a[1] - b[1] })
+	return groups
 }
 
 // andList is "1 and 4", "2, 5 and 9", or "2, 5, 9 … and 12 more".

@@ -118,3 +118,58 @@ func BenchmarkStatsOf(b *testing.B) {
 		})
 	}
 }
+
+// TestRepeatedRows holds repeatedRows to the definition, checked pair by
+// pair: row j joins the group of the first earlier row i equal to it
+// (zero rows left out), groups ordered by their second row. Rows are drawn
+// from a few patterns that share their first 16 bytes, so prefixes alone
+// never decide.
+func TestRepeatedRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for trial := 0; trial < 500; trial++ {
+		n, rowBytes := 1+rng.IntN(12), 32
+		patterns := make([][]byte, 1+rng.IntN(4))
+		for p := range patterns {
+			patterns[p] = make([]byte, rowBytes)
+			patterns[p][16+rng.IntN(16)] = byte(1 + p) // differ after the first 16 bytes
+		}
+		data := make([]byte, 0, n*rowBytes)
+		var zeroRows []int
+		for r := 0; r < n; r++ {
+			data = append(data, patterns[rng.IntN(len(patterns))]...)
+			if rng.IntN(5) == 0 {
+				zeroRows = append(zeroRows, r)
+			}
+		}
+		row := func(i int) []byte { return data[i*rowBytes : (i+1)*rowBytes] }
+		var want [][]int
+		first := map[int]int{} // row → index in want
+		for j := 0; j < n; j++ {
+			if slices.Contains(zeroRows, j) {
+				continue
+			}
+			for i := 0; i < j; i++ {
+				if slices.Contains(zeroRows, i) || string(row(i)) != string(row(j)) {
+					continue
+				}
+				g, ok := first[i]
+				if !ok {
+					g = len(want)
+					first[i] = g
+					want = append(want, []int{i})
+				}
+				want[g] = append(want[g], j)
+				break
+			}
+		}
+		got := repeatedRows(data, n, zeroRows)
+		if len(got) != len(want) {
+			t.Fatalf("trial %d: %v, want %v", trial, got, want)
+		}
+		for g := range want {
+			if !slices.Equal(got[g], want[g]) {
+				t.Fatalf("trial %d: %v, want %v", trial, got, want)
+			}
+		}
+	}
+}
