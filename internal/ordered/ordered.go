@@ -9,6 +9,8 @@
 // a Map bound its size (see each reader's limits).
 package ordered
 
+import "slices"
+
 // Map is an ordered map. Keys and Values have equal lengths; Keys[i]'s
 // value is Values[i]. Keys compare with ==, so K = any must hold only
 // comparable dynamic types (a Python dict's hashable keys).
@@ -50,4 +52,11 @@ func (m *Map[K, V]) Len() int { return len(m.Keys) }
 func (m *Map[K, V]) Append(key K, value V) {
 	m.Keys = append(m.Keys, key)
 	m.Values = append(m.Values, value)
+}
+
+// Grow makes room for n more entries, so that n Appends or Sets of new
+// keys do not reallocate.
+func (m *Map[K, V]) Grow(n int) {
+	m.Keys = slices.Grow(m.Keys, n)
+	m.Values = slices.Grow(m.Values, n)
 }

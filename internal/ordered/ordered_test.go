@@ -21,3 +21,17 @@ func TestMap(t *testing.T) {
 		t.Errorf("Get(c) found, or Len %d != 3", m.Len())
 	}
 }
+
+// TestGrow: after Grow(n), n appends keep the backing arrays.
+func TestGrow(t *testing.T) {
+	var m Map[string, int]
+	m.Append("a", 1)
+	m.Grow(3)
+	k, v := &m.Keys[:1][0], &m.Values[:1][0]
+	for i, s := range []string{"b", "c", "d"} {
+		m.Append(s, i)
+	}
+	if &m.Keys[0] != k || &m.Values[0] != v || m.Len() != 4 {
+		t.Errorf("Grow(3) then 3 appends reallocated, or lost entries: %v", m.Keys)
+	}
+}

@@ -89,6 +89,7 @@ func torchValue(v any, depth int, budget *int64) (any, error) {
 		return x.Load()
 	case *torchpt.Dict:
 		o := &object{params: map[string]bool{}}
+		o.Grow(len(x.Keys))
 		for i, k := range x.Keys {
 			key := fmt.Sprint(k)
 			if s, ok := k.(string); ok {
@@ -128,7 +129,9 @@ func torchValue(v any, depth int, budget *int64) (any, error) {
 func fromSafetensors(f *safetensors.File) (*Embedding, error) {
 	e := &Embedding{Container: ContainerSafetensors, Metadata: f.Metadata()}
 	obj := &object{}
-	for _, en := range f.Tensors() {
+	entries := f.Tensors()
+	obj.Grow(len(entries))
+	for _, en := range entries {
 		if !en.DType.IsFloat() && en.DType.Size() == 0 {
 			// F4/F6 (sub-byte) cannot be loaded into a dense tensor; report them.
 			return nil, fmt.Errorf("tensor %q has dtype %s, which embtool does not read", en.Name, en.DType)
@@ -175,6 +178,7 @@ func pngValue(v any, depth int) (any, error) {
 	switch x := v.(type) {
 	case *pngembed.Object:
 		o := &object{}
+		o.Grow(len(x.Keys))
 		for i, k := range x.Keys {
 			val, err := pngValue(x.Values[i], depth+1)
 			if err != nil {

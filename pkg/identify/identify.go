@@ -74,7 +74,9 @@ func identifySafetensors(res *Result, r io.ReaderAt, size int64) {
 	}
 	res.Safetensors = f
 	root := &node{}
-	for _, e := range f.Tensors() {
+	entries := f.Tensors()
+	root.Grow(len(entries))
+	for _, e := range entries {
 		root.Append(e.Name, meta{e.DType, e.Shape})
 	}
 	classify(res, root, f.Metadata())

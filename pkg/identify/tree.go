@@ -96,6 +96,7 @@ func torchValue(v any, depth int, budget *int) any {
 		return meta{dt, shape}
 	case *torchpt.Dict:
 		n := &node{}
+		n.Grow(len(x.Keys))
 		for i, k := range x.Keys {
 			var key string
 			switch k := k.(type) {
@@ -134,6 +135,7 @@ func torchValue(v any, depth int, budget *int) any {
 
 func torchSeq(s []any, depth int, budget *int) *node {
 	n := &node{}
+	n.Grow(len(s))
 	for i, v := range s {
 		n.Append(strconv.Itoa(i), torchValue(v, depth+1, budget))
 	}
@@ -146,6 +148,7 @@ func fromPNG(o *pngembed.Object, depth int) *node {
 	if depth > maxDepth {
 		return n
 	}
+	n.Grow(len(o.Keys))
 	for i, k := range o.Keys {
 		var v any
 		switch x := o.Values[i].(type) {
