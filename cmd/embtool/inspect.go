@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -53,8 +52,6 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	// BIG | head` answers at once and memory stays flat; the table needs
 	// every row for its column widths.
 	out := newTimedWriter(stdout, 50*time.Millisecond)
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
 	var tally inspectTally
 	var reports []report
 	emit := func(r report) {
@@ -67,23 +64,21 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 			reports = append(reports, r)
 			return
 		}
-		// report.MarshalJSON writes compact JSON without HTML escaping:
-		// written as is, it is what enc.Encode would write, without
-		// the Encoder's second pass over the bytes.
-		b, err := r.MarshalJSON()
-		if err == nil {
-			out.Write(append(b, '\n'))
+		// The worker encoded the line (emit runs under the pool's lock).
+		if r.lineErr == nil {
+			out.Write(r.line)
 		} else {
 			// One record that cannot be encoded must not end the
 			// output: report it as failed and go on.
-			fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, err)
-			enc.Encode(report{Path: r.Path, Error: "encoding the report: " + err.Error()})
+			fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, r.lineErr)
+			failed, _ := (&report{Path: r.Path, Error: "encoding the report: " + r.lineErr.Error()}).appendJSON(nil)
+			out.Write(append(failed, '\n'))
 			status = exitFailed
 		}
 	}
 	stream(inputs, stderr, func() func(input) report {
 		rd := &embedding.Reader{Options: opts} // one buffer per worker
-		return func(in input) report {
+		read := func(in input) report {
 			if in.err != nil {
 				return report{Path: in.path, file: in.path, Error: in.err.Error(), Warnings: []string{}, Tensors: []tensorReport{}}
 			}
@@ -92,6 +87,14 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 			r.Skipped = r.other && !in.named
 			addVocab(&r, vs, *nearest)
 			r.e = nil // it shares rd's buffer, which the next Read reuses
+			return r
+		}
+		return func(in input) report {
+			r := read(in)
+			if *asJSON {
+				r.line, r.lineErr = r.appendJSON(make([]byte, 0, 2048))
+				r.line = append(r.line, '\n')
+			}
 			return r
 		}
 	}, emit)

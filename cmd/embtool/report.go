@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -28,18 +26,21 @@ type tensorReport struct {
 // name) is written as null.
 type norms []float64
 
-// MarshalJSON writes each norm with the shortest repr that reads back to
+// appendJSON writes each norm with the shortest repr that reads back to
 // the same float64, and null where it is not finite.
-func (n norms) MarshalJSON() ([]byte, error) {
-	b := []byte{'['}
+func (n norms) appendJSON(b []byte) []byte {
+	b = append(b, '[')
 	for i, x := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONFloat(b, x)
 	}
-	return append(b, ']'), nil
+	return append(b, ']')
 }
+
+// MarshalJSON is appendJSON, for encoding/json (--clip's strength ratios).
+func (n norms) MarshalJSON() ([]byte, error) { return n.appendJSON(nil), nil }
 
 // appendJSONFloat appends x in the shortest repr that reads back to the
 // same float64, or null where it is not finite (JSON has no NaN or
@@ -98,6 +99,10 @@ type report struct {
 	other bool
 	// hints are advice for the whole run, said once on stderr.
 	hints []string
+	// line is the report as a JSON line for inspect --json, encoded by
+	// the worker that read the file; lineErr says why it could not be.
+	line    []byte
+	lineErr error
 	// e is the embedding read, kept until --nearest has used it.
 	e *embedding.Embedding
 }
@@ -115,24 +120,8 @@ type failedReport struct {
 }
 
 // MarshalJSON writes an unreadable file as {"path", "ok": false, "error"}
-// (design.md §1); a readable one with every field.
-func (r report) MarshalJSON() ([]byte, error) {
-	type plain report // without this method
-	var v any = plain(r)
-	if r.Container == "" {
-		kind := r.Kind
-		if kind == "" {
-			kind = string(identify.KindUnknown)
-		}
-		v = failedReport{r.Path, false, r.Skipped, kind, r.Error, r.SHA256, r.Hash, r.Unsafe}
-	}
-	// Token names such as <birb-style> stay readable: no HTML escaping.
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(v)
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
-}
+// (design.md §1); a readable one with every field (see appendJSON).
+func (r report) MarshalJSON() ([]byte, error) { return r.appendJSON(nil) }
 
 // promptName is the keyword A1111 uses: the file name without its last
 // extension; for images, the name stored inside (A1111 load_from_file).
@@ -232,12 +221,16 @@ type normSummary struct {
 	Max  float64 `json:"-"`
 }
 
-// MarshalJSON writes {"min","mean","max"}, with null for a non-finite value.
-func (s normSummary) MarshalJSON() ([]byte, error) {
-	n, _ := norms{s.Min, s.Mean, s.Max}.MarshalJSON()
-	parts := strings.Split(strings.Trim(string(n), "[]"), ",")
-	return []byte(`{"min":` + parts[0] + `,"mean":` + parts[1] + `,"max":` + parts[2] + `}`), nil
+// appendJSON writes {"min","mean","max"}, with null for a non-finite value.
+func (s *normSummary) appendJSON(b []byte) []byte {
+	b = appendJSONFloat(append(b, `{"min":`...), s.Min)
+	b = appendJSONFloat(append(b, `,"mean":`...), s.Mean)
+	b = appendJSONFloat(append(b, `,"max":`...), s.Max)
+	return append(b, '}')
 }
+
+// MarshalJSON is appendJSON, for encoding/json.
+func (s normSummary) MarshalJSON() ([]byte, error) { return s.appendJSON(nil), nil }
 
 func summarise(ns []float64) *normSummary {
 	if len(ns) == 0 {
