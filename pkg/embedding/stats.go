@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/embtool/embtool/pkg/tensor"
 )
@@ -50,16 +51,29 @@ func statsOf(t *tensor.Tensor) vectorStats {
 		statsOf64(t, n, w, &st)
 		return st
 	}
+	// Up to four rows at a time, never more rows than the tensor has:
+	// the buffer holds at most two float32 per stored byte of F16 data.
 	const group = 4
+	g := min(group, n)
 	var stack [group * 1280]float32 // four rows of every embedding width (768, 1024, 1280)
 	buf := stack[:]
-	if group*w > len(buf) {
-		buf = make([]float32, group*w)
+	if g*w > len(buf) {
+		// Wider rows (a 1-D tensor is one row): a buffer kept between
+		// calls, so a folder of them does not allocate one per file.
+		p := wideRows.Get().(*[]float32)
+		defer wideRows.Put(p)
+		if cap(*p) < g*w {
+			*p = make([]float32, g*w)
+		}
+		buf = *p
 	}
 	var rows [group][]float32
-	for i := range rows {
-		rows[i] = buf[i*w : (i+1)*w]
+	reset := func() {
+		for i := range rows {
+			rows[i] = buf[min(i, g-1)*w : (min(i, g-1)+1)*w]
+		}
 	}
+	reset()
 	rowBytes := w * es
 	for r := 0; r < n; r += group {
 		k := min(group, n-r)
@@ -81,12 +95,14 @@ func statsOf(t *tensor.Tensor) vectorStats {
 				}
 			}
 		}
-		for i := range rows {
-			rows[i] = buf[i*w : (i+1)*w]
-		}
+		reset()
 	}
 	return st
 }
+
+// wideRows holds row buffers for statsOf's rows wider than its stack
+// buffer.
+var wideRows = sync.Pool{New: func() any { return new([]float32) }}
 
 // statsOf64 is statsOf for float64 rows, whose squares can underflow to
 // zero or overflow: every value is looked at.
