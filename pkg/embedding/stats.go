@@ -2,6 +2,7 @@ package embedding
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -218,32 +219,58 @@ func valueWarnings(v Named, st vectorStats) []string {
 // identical bit for bit, leaving out the rows in zeroRows (sorted): each
 // group in row order, the groups in the order of their second row (where
 // a reader going down the rows meets the repeat). The rows are sorted by
-// their bytes, so equal rows end up side by side: O(n log n) comparisons,
-// most of which stop at the first bytes, and no quadratic case however
-// many rows share a prefix.
+// their first eight bytes, and only a run of rows that share them is
+// sorted by its whole rows, so equal rows end up side by side: O(n log n)
+// comparisons however many rows share a prefix, and for the usual
+// embedding (no repeats) one sort of integers.
 func repeatedRows(data []byte, n int, zeroRows []int) [][]int {
 	rowBytes := len(data) / n
 	row := func(i int) []byte { return data[i*rowBytes : (i+1)*rowBytes] }
-	order := make([]int, 0, n)
+	type keyed struct {
+		key uint64 // the row's first (up to) eight bytes
+		i   int
+	}
+	rows := make([]keyed, 0, n)
+	var k [8]byte
 	for i := 0; i < n; i++ {
 		if _, zero := slices.BinarySearch(zeroRows, i); !zero {
-			order = append(order, i)
+			copy(k[:], row(i))
+			rows = append(rows, keyed{binary.BigEndian.Uint64(k[:]), i})
 		}
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := bytes.Compare(row(a), row(b)); c != 0 {
-			return c
+	slices.SortFunc(rows, func(a, b keyed) int {
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
 		}
-		return a - b
+		return a.i - b.i
 	})
 	var groups [][]int
-	for lo := 0; lo < len(order); {
+	for lo := 0; lo < len(rows); {
 		hi := lo + 1
-		for hi < len(order) && bytes.Equal(row(order[hi]), row(order[lo])) {
+		for hi < len(rows) && rows[hi].key == rows[lo].key {
 			hi++
 		}
 		if hi-lo > 1 {
-			groups = append(groups, order[lo:hi:hi])
+			run := make([]int, hi-lo)
+			for j := range run {
+				run[j] = rows[lo+j].i
+			}
+			slices.SortFunc(run, func(a, b int) int {
+				if c := bytes.Compare(row(a), row(b)); c != 0 {
+					return c
+				}
+				return a - b
+			})
+			for a := 0; a < len(run); {
+				b := a + 1
+				for b < len(run) && bytes.Equal(row(run[b]), row(run[a])) {
+					b++
+				}
+				if b-a > 1 {
+					groups = append(groups, run[a:b:b])
+				}
+				a = b
+			}
 		}
 		lo = hi
 	}
