@@ -58,7 +58,7 @@ func Write(w io.Writer, format string, series []Series, opts Options) error {
 	if format == "png" {
 		r := newRaster(widthPx, height)
 		drawAll(r, ps)
-		enc := png.Encoder{CompressionLevel: png.BestCompression}
+		enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 		return enc.Encode(w, r.img)
 	}
 	s := newSVG(widthPx, height)

@@ -1,7 +1,6 @@
 package embplot
 
 import (
-	"image"
 	"image/color"
 	"math"
 )
@@ -14,15 +13,6 @@ type grid struct {
 }
 
 func (g *grid) at(c, r int) color.RGBA { return g.pix[r*g.cols+c] }
-
-// image is g as an RGBA image of cols × rows pixels.
-func (g *grid) image() *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, g.cols, g.rows))
-	for i, c := range g.pix {
-		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = c.R, c.G, c.B, c.A
-	}
-	return img
-}
 
 // bins splits n cells into at most px bins of consecutive cells.
 func bins(n, px int) [][2]int {

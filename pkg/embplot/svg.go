@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"image"
 	"image/color"
 	"image/png"
 )
@@ -75,14 +76,22 @@ func (s *svgDoc) text(x, y int, str string, a anchor, st textStyle) {
 	s.buf.WriteString("</text>\n")
 }
 
-// heat embeds the grid as a PNG of one pixel per cell, scaled up without
-// smoothing.
+// heat embeds the grid as a PNG, each cell repeated to a whole number of
+// pixels as near its size on screen as fits, so that viewers which smooth
+// scaled images (ignoring image-rendering) still show crisp cells.
 func (s *svgDoc) heat(x, y, w, h int, g *grid) {
 	if g.cols == 0 || g.rows == 0 {
 		return
 	}
+	kx, ky := max(1, w/g.cols), max(1, h/g.rows)
+	img := image.NewRGBA(image.Rect(0, 0, g.cols*kx, g.rows*ky))
+	for py := range img.Rect.Dy() {
+		for px := range img.Rect.Dx() {
+			img.SetRGBA(px, py, g.at(px/kx, py/ky))
+		}
+	}
 	var p bytes.Buffer
-	if err := png.Encode(&p, g.image()); err != nil {
+	if err := png.Encode(&p, img); err != nil {
 		return // an RGBA image of positive size always encodes
 	}
 	fmt.Fprintf(&s.buf, "<image x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" preserveAspectRatio=\"none\" image-rendering=\"optimizeSpeed\" style=\"image-rendering:pixelated\" xlink:href=\"data:image/png;base64,%s\"/>\n",
