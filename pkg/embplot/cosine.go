@@ -10,6 +10,9 @@ const (
 	cosLeft = 170
 	cosTop  = 36
 	cosSide = 610
+	// maxCosineWork caps the multiply-adds of the cosine matrix (about a
+	// third of a second): MaxVectors rows of up to 8192 dimensions.
+	maxCosineWork = MaxVectors * (MaxVectors + 1) / 2 * 8192
 )
 
 // drawCosines draws the cosine between every two vectors of the series
@@ -36,6 +39,14 @@ func drawCosines(c canvas, top int, series []Series) {
 		}
 	}
 	n := len(unit)
+	t := fmt.Sprintf("Cosine between all %d vectors of width %d", n, width)
+	if skipped > 0 {
+		t += fmt.Sprintf(" (%d embeddings of another width left out)", skipped)
+	}
+	if work := float64(n) * float64(n+1) / 2 * float64(max(width, 0)); work > maxCosineWork {
+		title(c, top+14, t+": rows too wide, not computed")
+		return
+	}
 	cos := make([]float64, n*n)
 	undefined := false
 	for i := range n {
@@ -44,10 +55,6 @@ func drawCosines(c canvas, top int, series []Series) {
 			cos[i*n+j], cos[j*n+i] = v, v
 			undefined = undefined || math.IsNaN(v)
 		}
-	}
-	t := fmt.Sprintf("Cosine between all %d vectors of width %d", n, width)
-	if skipped > 0 {
-		t += fmt.Sprintf(" (%d embeddings of another width left out)", skipped)
 	}
 	if undefined {
 		t += " (black: undefined, a zero or non-finite vector)"

@@ -199,8 +199,9 @@ func TestOddValuesDoNotPanic(t *testing.T) {
 		"widths":     {series("w1", 1, 4, func(int, int) float64 { return 1 }), series("w2", 1, 9, func(int, int) float64 { return 1 })},
 		"bad split":  {{Name: "s", Width: 4, Rows: [][]float64{{1, 2, 3, 4}}, Split: -3}},
 	}
+	opts := []Options{{}, {VocabMean: math.NaN()}, {VocabMean: -1}, {VocabMean: 1e308}, {VocabMean: math.Inf(1)}}
 	for name, ss := range cases {
-		for _, o := range []Options{{}, {VocabMean: math.NaN()}, {VocabMean: math.Inf(1)}, {VocabMean: -1}, {VocabMean: 1e308}} {
+		for _, o := range []Options{opts[len(name)%len(opts)], opts[(len(name)+1)%len(opts)]} {
 			for _, f := range []string{"png", "svg"} {
 				var buf bytes.Buffer
 				if err := Write(&buf, f, ss, o); err != nil {
@@ -292,5 +293,18 @@ func TestLabel(t *testing.T) {
 		if got := label(c.in, c.max); got != c.want {
 			t.Errorf("label(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
 		}
+	}
+}
+
+func TestCosineWorkCap(t *testing.T) {
+	// 100 rows of 65536: over the cosine work cap, so left out with a note.
+	w := []Series{series("w1", 99, 1<<16, func(r, d int) float64 { return float64(r ^ d) }),
+		series("w2", 1, 1<<16, func(int, int) float64 { return 1 })}
+	var buf bytes.Buffer
+	if err := Write(&buf, "svg", w, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(parseSVG(t, buf.Bytes()).texts, "\n"); !strings.Contains(all, "rows too wide, not computed") {
+		t.Error("no note of the cosines left out")
 	}
 }

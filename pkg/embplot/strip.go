@@ -12,20 +12,29 @@ const (
 	heatLeft  = 80
 	heatRight = widthPx - 150
 	stripTop  = 32
+	maxSample = 1 << 20
 )
 
 // drawStrip draws each vector of s as a row of cells coloured by value
 // (±the 99th percentile of |value| at the ends of the scale), with the
 // clip_l/clip_g boundary of an SDXL row as a black line.
 func drawStrip(c canvas, top int, s *Series) {
-	cols := 0
-	var all []float64
+	cols, cells := 0, 0
 	for _, r := range s.Rows {
 		cols = max(cols, len(r))
+		cells += len(r)
+	}
+	// The scale's percentile from at most maxSample values, taken at a
+	// fixed stride.
+	stride := max(1, (cells+maxSample-1)/maxSample)
+	var all []float64
+	k := 0
+	for _, r := range s.Rows {
 		for _, v := range r {
-			if finite(v) {
+			if k%stride == 0 && finite(v) {
 				all = append(all, math.Abs(v))
 			}
+			k++
 		}
 	}
 	rows := len(s.Rows)
