@@ -16,21 +16,22 @@ const (
 )
 
 // drawCosines draws the cosine between every two vectors of the series
-// that share the first series' width, as a square heat map with a line
-// between embeddings; a zero or non-finite vector's cosines are black.
+// that share the commonest width (by vectors; the first met on a tie), as
+// a square heat map with a line between embeddings; a zero or non-finite
+// vector's cosines are black.
 func drawCosines(c canvas, top int, series []Series) {
-	width := series[0].Width
+	width := commonWidth(series)
 	var unit [][]float64
 	var names []string
 	var bounds []int
 	skipped := 0
 	for _, s := range series {
+		if len(s.Rows) == 0 {
+			continue
+		}
 		if s.Width != width {
 			skipped++
 			continue // cosines need one width
-		}
-		if len(s.Rows) == 0 {
-			continue
 		}
 		bounds = append(bounds, len(unit))
 		names = append(names, s.Name)
@@ -108,4 +109,17 @@ func dot(a, b []float64) float64 {
 		d += a[i] * b[i]
 	}
 	return math.Max(-1, math.Min(1, d))
+}
+
+// commonWidth is the width that most vectors have (the first met on a tie).
+func commonWidth(series []Series) int {
+	count := map[int]int{}
+	best, bestN := 0, -1
+	for _, s := range series {
+		count[s.Width] += len(s.Rows)
+		if n := count[s.Width]; n > bestN {
+			best, bestN = s.Width, n
+		}
+	}
+	return best
 }

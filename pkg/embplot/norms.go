@@ -82,7 +82,11 @@ func drawNorms(c canvas, top int, series []Series, opts Options, notes []string)
 
 	// Positions: the vectors of each series in turn, one free slot
 	// between series and at both ends.
-	slots := total + len(series)
+	drawn := 0
+	for _, ns := range norms {
+		drawn += boolInt(len(ns) > 0)
+	}
+	slots := total + drawn
 	unit := float64(x1-x0) / float64(max(slots, 1))
 	barW := max(1, min(28, int(unit*0.7)))
 	var xs []int
@@ -101,7 +105,9 @@ func drawNorms(c canvas, top int, series []Series, opts Options, notes []string)
 				xs, xl = append(xs, cx), append(xl, strconv.Itoa(r))
 			}
 		}
-		p += len(ns) + 1
+		if len(ns) > 0 {
+			p += len(ns) + 1
+		}
 	}
 	c.hline(x0, x1, y1, 1, black, 0)
 	c.vline(x0, y0, y1+1, 1, black)
@@ -122,7 +128,9 @@ func legend(c canvas, y int, series []Series, opts Options, vocab bool) int {
 	}
 	var es []entry
 	for i, s := range series {
-		es = append(es, entry{label(s.Name, legendName), seriesColors[i%len(seriesColors)], false})
+		if len(s.Rows) > 0 { // past MaxVectors: not drawn
+			es = append(es, entry{label(s.Name, legendName), seriesColors[i%len(seriesColors)], false})
+		}
 	}
 	if vocab {
 		l := opts.VocabLabel
