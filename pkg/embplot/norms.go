@@ -60,7 +60,7 @@ func drawNorms(c canvas, top int, series []Series, opts Options, notes []string)
 	if ymax == 0 {
 		ymax = 1
 	}
-	ymax *= 1.08
+	ymax = math.Min(ymax*1.08, math.MaxFloat64) // headroom, short of +Inf
 	lines := legend(c, top+legendTop, series, opts, vocab)
 
 	x0, x1 := normsLeft, normsRight
@@ -137,7 +137,7 @@ func legend(c canvas, y int, series []Series, opts Options, vocab bool) int {
 		if l == "" {
 			l = "vocabulary mean"
 		}
-		es = append(es, entry{label(l, 80) + " " + strconv.FormatFloat(opts.VocabMean, 'f', 3, 64), black, true})
+		es = append(es, entry{label(l, 80) + " " + fmtValue(opts.VocabMean), black, true})
 	}
 	x, row := normsLeft, 0
 	for i, e := range es {
@@ -165,4 +165,13 @@ func legend(c canvas, y int, series []Series, opts Options, vocab bool) int {
 		x += w + 14
 	}
 	return row + 1
+}
+
+// fmtValue writes a norm with three decimals, or three significant digits
+// when it is very large or small.
+func fmtValue(v float64) string {
+	if a := math.Abs(v); a >= 1e6 || (a != 0 && a < 1e-3) {
+		return strconv.FormatFloat(v, 'g', 3, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
 }

@@ -65,13 +65,11 @@ func (s *svgDoc) text(x, y int, str string, a anchor, st textStyle) {
 	if st.bold {
 		attrs += ` font-weight="bold"`
 	}
-	base := y + 4 // the baseline of a line centred on y
-	if st.vertical {
+	if st.vertical { // turned a quarter left about (x, y)
 		attrs += fmt.Sprintf(` transform="rotate(-90 %d %d)"`, x, y)
-		base = y + 4
-		a = middle
 	}
-	fmt.Fprintf(&s.buf, `<text x="%d" y="%d" %s>`, x, base, attrs)
+	// The baseline of a line whose centre is y.
+	fmt.Fprintf(&s.buf, `<text x="%d" y="%d" %s>`, x, y+4, attrs)
 	xml.EscapeText(&s.buf, []byte(str)) // bytes.Buffer writes never fail
 	s.buf.WriteString("</text>\n")
 }

@@ -30,3 +30,11 @@ func TestNiceTicks(t *testing.T) {
 		}
 	}
 }
+
+func TestFmtValue(t *testing.T) {
+	for v, want := range map[float64]string{0.35: "0.350", 1e308: "1e+308", 0.0001234: "0.000123", 0: "0.000", 12.5: "12.500"} {
+		if got := fmtValue(v); got != want {
+			t.Errorf("fmtValue(%g) = %q, want %q", v, got, want)
+		}
+	}
+}
