@@ -3,13 +3,9 @@ package main
 import (
 	"bufio"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 	"time"
-
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 )
 
 // forEach runs fn over the inputs on a bounded pool of workers (one per
@@ -23,7 +19,7 @@ func forEach[T any](inputs []input, stderr io.Writer, fn func(input) T) []T {
 // forEachItem is forEach over any items; what names them on the bar.
 func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) T) []T {
 	out := make([]T, len(items))
-	bar, done := progressBar(int64(len(items)), stderr, decor.CountersNoUnit("%d/%d "+what))
+	bar := newCountBar(int64(len(items)), stderr, what)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < min(runtime.GOMAXPROCS(0), max(len(items), 1)); w++ {
@@ -32,9 +28,7 @@ func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) 
 			defer wg.Done()
 			for i := range jobs {
 				out[i] = fn(items[i])
-				if bar != nil {
-					bar.Increment()
-				}
+				bar.add(1)
 			}
 		}()
 	}
@@ -43,23 +37,8 @@ func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) 
 	}
 	close(jobs)
 	wg.Wait()
-	done()
+	bar.finish()
 	return out
-}
-
-// progressBar returns a bar counting to total, or nil when stderr is not
-// a terminal (CI, pipes, tests) or there is a single item. It shows the
-// count, the percentage and an ETA, and is removed when complete.
-func progressBar(total int64, stderr io.Writer, counter decor.Decorator) (*mpb.Bar, func()) {
-	if total < 2 || !terminal(stderr) {
-		return nil, func() {}
-	}
-	p := mpb.New(mpb.WithOutput(stderr.(*os.File)), mpb.WithWidth(30))
-	bar := p.AddBar(total,
-		mpb.PrependDecorators(counter),
-		mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_MMSS)),
-		mpb.BarRemoveOnComplete())
-	return bar, p.Wait
 }
 
 // stream runs the function each worker gets from newWorker (one per CPU,
@@ -69,8 +48,9 @@ func progressBar(total int64, stderr io.Writer, counter decor.Decorator) (*mpb.B
 // them itself (emit is never called concurrently), so no goroutine is
 // woken per result. A worker takes input i only once result i-window was
 // emitted: at most window results wait, and memory does not grow with
-// the number of inputs.
-func stream[T any](inputs []input, stderr io.Writer, newWorker func() func(input) T, emit func(T)) {
+// the number of inputs. bar (nil: none) counts the results emitted; the
+// caller makes it and finishes it.
+func stream[T any](inputs []input, bar *progress, newWorker func() func(input) T, emit func(T)) {
 	workers := min(runtime.GOMAXPROCS(0), max(len(inputs), 1))
 	window := 4 * workers
 	var (
@@ -80,7 +60,6 @@ func stream[T any](inputs []input, stderr io.Writer, newWorker func() func(input
 		ready         = make([]T, window)
 		done          = make([]bool, window)
 	)
-	bar, wait := progressBar(int64(len(inputs)), stderr, decor.CountersNoUnit("%d/%d files"))
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -110,9 +89,7 @@ func stream[T any](inputs []input, stderr io.Writer, newWorker func() func(input
 					ready[k], done[k] = zero, false
 					emitted++
 					emit(v)
-					if bar != nil {
-						bar.Increment()
-					}
+					bar.add(1)
 				}
 				if emitted != before {
 					room.Broadcast()
@@ -121,7 +98,6 @@ func stream[T any](inputs []input, stderr io.Writer, newWorker func() func(input
 		}()
 	}
 	wg.Wait()
-	wait()
 }
 
 // timedWriter buffers writes and flushes them at once after the first

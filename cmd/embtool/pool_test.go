@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -23,7 +22,7 @@ func TestStreamOrderAndWindow(t *testing.T) {
 	window := 4 * min(runtime.GOMAXPROCS(0), len(inputs))
 	var started, emitted, maxAhead, workers atomic.Int64
 	var got []string
-	stream(inputs, io.Discard, func() func(input) string {
+	stream(inputs, nil, func() func(input) string {
 		workers.Add(1)
 		return func(in input) string {
 			if ahead := started.Add(1) - emitted.Load(); ahead > maxAhead.Load() {
@@ -52,7 +51,7 @@ func TestStreamOrderAndWindow(t *testing.T) {
 	if w := workers.Load(); w != int64(min(runtime.GOMAXPROCS(0), len(inputs))) {
 		t.Errorf("%d workers", w)
 	}
-	stream(nil, io.Discard, func() func(input) int { return func(input) int { return 0 } }, func(int) { t.Error("emit without inputs") })
+	stream(nil, nil, func() func(input) int { return func(input) int { return 0 } }, func(int) { t.Error("emit without inputs") })
 }
 
 type lockedBuffer struct {
