@@ -54,6 +54,28 @@ func TestStreamOrderAndWindow(t *testing.T) {
 	stream(nil, nil, func() func(input) int { return func(input) int { return 0 } }, func(int) { t.Error("emit without inputs") })
 }
 
+// One input, or one CPU: the work runs on the caller's goroutine, in
+// order, and gives the same results.
+func TestPoolOneWorker(t *testing.T) {
+	inputs := []input{{path: "a"}, {path: "b"}, {path: "c"}}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var got []string
+	stream(inputs, nil, func() func(input) string {
+		return func(in input) string { return in.path }
+	}, func(s string) { got = append(got, s) })
+	if fmt.Sprint(got) != "[a b c]" {
+		t.Errorf("stream: %v", got)
+	}
+	var order []string
+	res := forEach(inputs, nil, func(in input) string {
+		order = append(order, in.path) // one goroutine: no lock
+		return in.path + "!"
+	})
+	if fmt.Sprint(res) != "[a! b! c!]" || fmt.Sprint(order) != "[a b c]" {
+		t.Errorf("forEach: %v, order %v", res, order)
+	}
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -90,9 +112,19 @@ func TestTimedWriter(t *testing.T) {
 	}
 	w2 := newTimedWriter(&out, time.Hour)
 	fmt.Fprint(w2, "a")
+	if w2.ticking {
+		t.Error("a timer after one write")
+	}
 	fmt.Fprint(w2, "b")
+	if !w2.ticking {
+		t.Error("no timer after two writes")
+	}
 	if err := w2.Close(); err != nil || out.String() != "one\ntwo\nab" {
 		t.Fatalf("Close: %v, %q", err, out.String())
 	}
 	w.Close()
+	var none lockedBuffer
+	if err := newTimedWriter(&none, time.Hour).Close(); err != nil || none.String() != "" {
+		t.Fatalf("Close with no write: %v, %q", err, none.String())
+	}
 }
