@@ -61,6 +61,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	enc.SetEscapeHTML(false)
 	var tally inspectTally
 	var reports []report
+	var line []byte
 	emit := func(r report) {
 		if !r.OK && !r.Skipped {
 			status = exitFailed
@@ -71,9 +72,14 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 			reports = append(reports, r)
 			return
 		}
-		// report.MarshalJSON writes compact JSON without HTML escaping:
-		// written as is, it is what enc.Encode would write, without
-		// the Encoder's second pass over the bytes.
+		// appendReportJSON writes what enc.Encode would (compact, no
+		// HTML escaping), without reflection, into one buffer reused
+		// for every record (emit is never concurrent).
+		if b, ok := appendReportJSON(line[:0], r); ok {
+			line = append(b, '\n')
+			out.Write(line)
+			return
+		}
 		b, err := r.MarshalJSON()
 		if err == nil {
 			out.Write(append(b, '\n'))

@@ -117,6 +117,16 @@ type failedReport struct {
 // MarshalJSON writes an unreadable file as {"path", "ok": false, "error"}
 // (design.md §1); a readable one with every field.
 func (r report) MarshalJSON() ([]byte, error) {
+	if b, ok := appendReportJSON(nil, r); ok {
+		return b, nil
+	}
+	return r.marshalReflect()
+}
+
+// marshalReflect is MarshalJSON through encoding/json, which
+// appendReportJSON matches byte for byte; it gives encoding/json's error
+// for a value JSON cannot hold.
+func (r report) marshalReflect() ([]byte, error) {
 	type plain report // without this method
 	var v any = plain(r)
 	if r.Container == "" {
