@@ -19,7 +19,7 @@ const barCells = 30
 // label, the bar, the percentage and an ETA from the average rate so
 // far. It is redrawn from column 0 with a carriage return by a ticker,
 // at most once every barEvery, whatever the rate of add; its line is
-// cleared when it finishes. Every method is safe for concurrent use and
+// blanked when it finishes (no escape sequences: any console shows it). Every method is safe for concurrent use and
 // does nothing on a nil *progress (no terminal: no bar).
 type progress struct {
 	mu       sync.Mutex
@@ -31,6 +31,7 @@ type progress struct {
 	start    time.Time
 	cols     int  // the terminal's width, 0 when unknown (no limit)
 	shown    bool // the bar's line is on screen
+	width    int  // its width in columns
 	finished bool
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -101,8 +102,13 @@ func (b *progress) tick() {
 	if b.finished {
 		return
 	}
-	io.WriteString(b.w, "\r"+b.line()+"\x1b[K")
-	b.shown = true
+	// Spaces, not an erase escape, cover what is left of a longer line
+	// before: a console without ANSI support (old Windows) shows them
+	// right.
+	s := b.line()
+	n := runeWidth(s)
+	io.WriteString(b.w, "\r"+s+strings.Repeat(" ", max(b.width-n, 0)))
+	b.width, b.shown = n, true
 }
 
 // finish stops the redraws and clears the bar's line.
@@ -122,8 +128,8 @@ func (b *progress) finish() {
 
 func (b *progress) clear() {
 	if b.shown {
-		io.WriteString(b.w, "\r\x1b[K")
-		b.shown = false
+		io.WriteString(b.w, "\r"+strings.Repeat(" ", b.width)+"\r")
+		b.shown, b.width = false, 0
 	}
 }
 

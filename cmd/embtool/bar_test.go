@@ -31,13 +31,13 @@ func (c *fakeClock) advance(d time.Duration) {
 func countLabel(done, total int64) string { return fmt.Sprintf("%d/%d files", done, total) }
 
 // The bar is drawn only by tick, from column 0, with the count, the
-// percentage and an ETA from the average rate; finish clears its line.
+// percentage and an ETA from the average rate; finish blanks its line.
 func TestBarDraw(t *testing.T) {
 	var out bytes.Buffer
 	clk := &fakeClock{t: time.Unix(1000, 0)}
 	b := newProgress(&out, 10, countLabel, clk.now, 0)
 	b.tick()
-	if want := "\r0/10 files [>---------------------------]   0 % ETA --:--\x1b[K"; out.String() != want {
+	if want := "\r0/10 files [>---------------------------]   0 % ETA --:--"; out.String() != want {
 		t.Fatalf("first draw\n got %q\nwant %q", out.String(), want)
 	}
 	out.Reset()
@@ -48,20 +48,20 @@ func TestBarDraw(t *testing.T) {
 	}
 	b.tick()
 	// 3 s for 3 files: 7 s for the other 7.
-	if want := "\r3/10 files [========>-------------------]  30 % ETA 00:07\x1b[K"; out.String() != want {
+	if want := "\r3/10 files [========>-------------------]  30 % ETA 00:07"; out.String() != want {
 		t.Fatalf("at 3/10\n got %q\nwant %q", out.String(), want)
 	}
 	out.Reset()
 	clk.advance(7 * time.Second)
 	b.add(7)
 	b.tick()
-	if want := "\r10/10 files [============================] 100 % ETA 00:00\x1b[K"; out.String() != want {
+	if want := "\r10/10 files [============================] 100 % ETA 00:00"; out.String() != want {
 		t.Fatalf("at 10/10\n got %q\nwant %q", out.String(), want)
 	}
 	out.Reset()
 	b.finish()
-	if out.String() != "\r\x1b[K" {
-		t.Fatalf("finish wrote %q, want the line cleared", out.String())
+	if want := "\r" + strings.Repeat(" ", 58) + "\r"; out.String() != want {
+		t.Fatalf("finish wrote %q, want the line blanked", out.String())
 	}
 	out.Reset()
 	b.tick()
@@ -69,6 +69,22 @@ func TestBarDraw(t *testing.T) {
 	b.finish()
 	if out.Len() != 0 {
 		t.Fatalf("a finished bar wrote %q", out.String())
+	}
+}
+
+// A shorter line covers the rest of a longer one with spaces (no escape
+// sequences, which an old Windows console prints as text).
+func TestBarShrinks(t *testing.T) {
+	var out bytes.Buffer
+	label := "a long label"
+	b := newProgress(&out, 2, func(done, total int64) string { return label }, (&fakeClock{}).now, 0)
+	b.tick()
+	first := runeWidth(out.String()) - 1
+	out.Reset()
+	label = "short"
+	b.tick()
+	if got := out.String(); runeWidth(got)-1 != first || !strings.HasSuffix(got, "--:--       ") || strings.Contains(got, "\x1b") {
+		t.Fatalf("after a longer line: %q (%d columns, want %d)", got, runeWidth(got)-1, first)
 	}
 }
 
@@ -116,9 +132,9 @@ func TestBarAround(t *testing.T) {
 	fmt.Fprintln(w, "embtool: b.pt: bad")
 	b.tick()
 	got := out.String()
-	want := "\r0/4 files [>---------------------------]   0 % ETA --:--\x1b[K" +
-		"\r\x1b[K" + "embtool: b.pt: bad\n" +
-		"\r0/4 files [>---------------------------]   0 % ETA --:--\x1b[K"
+	want := "\r0/4 files [>---------------------------]   0 % ETA --:--" +
+		"\r" + strings.Repeat(" ", 56) + "\r" + "embtool: b.pt: bad\n" +
+		"\r0/4 files [>---------------------------]   0 % ETA --:--"
 	if got != want {
 		t.Fatalf("\n got %q\nwant %q", got, want)
 	}
@@ -132,7 +148,7 @@ func TestBarWidth(t *testing.T) {
 		b := newProgress(&out, 1000, countLabel, (&fakeClock{}).now, cols)
 		b.add(500)
 		b.tick()
-		line := strings.TrimSuffix(strings.TrimPrefix(out.String(), "\r"), "\x1b[K")
+		line := strings.TrimPrefix(out.String(), "\r")
 		if runeWidth(line) > cols-1 {
 			t.Errorf("cols %d: %d columns: %q", cols, runeWidth(line), line)
 		}
