@@ -51,13 +51,17 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	// first line at once, then at least every 50 ms), so `inspect --json
 	// BIG | head` answers at once and memory stays flat; the table needs
 	// every row for its column widths.
-	out := newTimedWriter(stdout, 50*time.Millisecond)
+	// A bar on a terminal (stderr) counts the files; what is written
+	// while it is up clears its line first.
+	bar := newCountBar(int64(len(inputs)), stderr, "files")
+	errOut := bar.around(stderr)
+	out := newTimedWriter(bar.around(stdout), 50*time.Millisecond)
 	var tally inspectTally
 	var reports []report
 	emit := func(r report) {
 		if !r.OK && !r.Skipped {
 			status = exitFailed
-			fmt.Fprintf(stderr, "embtool: %s: %s\n", r.Path, paintError(r))
+			fmt.Fprintf(errOut, "embtool: %s: %s\n", r.Path, paintError(r))
 		}
 		tally.add(r)
 		if !*asJSON {
@@ -70,13 +74,13 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		} else {
 			// One record that cannot be encoded must not end the
 			// output: report it as failed and go on.
-			fmt.Fprintf(stderr, "embtool: %s: %v\n", r.Path, r.lineErr)
+			fmt.Fprintf(errOut, "embtool: %s: %v\n", r.Path, r.lineErr)
 			failed, _ := (&report{Path: r.Path, Error: "encoding the report: " + r.lineErr.Error()}).appendJSON(nil)
 			out.Write(append(failed, '\n'))
 			status = exitFailed
 		}
 	}
-	stream(inputs, stderr, func() func(input) report {
+	stream(inputs, bar, func() func(input) report {
 		rd := &embedding.Reader{Options: opts} // one buffer per worker
 		read := func(in input) report {
 			if in.err != nil {
@@ -98,6 +102,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 			return r
 		}
 	}, emit)
+	bar.finish()
 	defer tally.write(stderr)
 	if tally.embeddings == 0 && status == exitOK {
 		fmt.Fprintf(stderr, "embtool: no embeddings found under %s\n", strings.Join(fs.Args(), ", "))

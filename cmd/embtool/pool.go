@@ -3,13 +3,9 @@ package main
 import (
 	"bufio"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 	"time"
-
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 )
 
 // forEach runs fn over the inputs on a bounded pool of workers (one per
@@ -23,18 +19,27 @@ func forEach[T any](inputs []input, stderr io.Writer, fn func(input) T) []T {
 // forEachItem is forEach over any items; what names them on the bar.
 func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) T) []T {
 	out := make([]T, len(items))
-	bar, done := progressBar(int64(len(items)), stderr, decor.CountersNoUnit("%d/%d "+what))
+	bar := newCountBar(int64(len(items)), stderr, what)
+	workers := min(runtime.GOMAXPROCS(0), max(len(items), 1))
+	if workers == 1 {
+		// One item or one CPU: no goroutine to start (a one-file run
+		// answers sooner).
+		for i := range items {
+			out[i] = fn(items[i])
+			bar.add(1)
+		}
+		bar.finish()
+		return out
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), max(len(items), 1)); w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
 				out[i] = fn(items[i])
-				if bar != nil {
-					bar.Increment()
-				}
+				bar.add(1)
 			}
 		}()
 	}
@@ -43,23 +48,8 @@ func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) 
 	}
 	close(jobs)
 	wg.Wait()
-	done()
+	bar.finish()
 	return out
-}
-
-// progressBar returns a bar counting to total, or nil when stderr is not
-// a terminal (CI, pipes, tests) or there is a single item. It shows the
-// count, the percentage and an ETA, and is removed when complete.
-func progressBar(total int64, stderr io.Writer, counter decor.Decorator) (*mpb.Bar, func()) {
-	if total < 2 || !terminal(stderr) {
-		return nil, func() {}
-	}
-	p := mpb.New(mpb.WithOutput(stderr.(*os.File)), mpb.WithWidth(30))
-	bar := p.AddBar(total,
-		mpb.PrependDecorators(counter),
-		mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_MMSS)),
-		mpb.BarRemoveOnComplete())
-	return bar, p.Wait
 }
 
 // stream runs the function each worker gets from newWorker (one per CPU,
@@ -69,8 +59,9 @@ func progressBar(total int64, stderr io.Writer, counter decor.Decorator) (*mpb.B
 // them itself (emit is never called concurrently), so no goroutine is
 // woken per result. A worker takes input i only once result i-window was
 // emitted: at most window results wait, and memory does not grow with
-// the number of inputs.
-func stream[T any](inputs []input, stderr io.Writer, newWorker func() func(input) T, emit func(T)) {
+// the number of inputs. bar (nil: none) counts the results emitted; the
+// caller makes it and finishes it.
+func stream[T any](inputs []input, bar *progress, newWorker func() func(input) T, emit func(T)) {
 	workers := min(runtime.GOMAXPROCS(0), max(len(inputs), 1))
 	window := 4 * workers
 	var (
@@ -80,89 +71,95 @@ func stream[T any](inputs []input, stderr io.Writer, newWorker func() func(input
 		ready         = make([]T, window)
 		done          = make([]bool, window)
 	)
-	bar, wait := progressBar(int64(len(inputs)), stderr, decor.CountersNoUnit("%d/%d files"))
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn := newWorker()
-			mu.Lock()
-			defer mu.Unlock()
-			for {
-				for next < len(inputs) && next >= emitted+window {
-					room.Wait()
-				}
-				if next >= len(inputs) {
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				v := fn(inputs[i])
-				mu.Lock()
-				ready[i%window], done[i%window] = v, true
-				before := emitted
-				for emitted < len(inputs) && done[emitted%window] {
-					k := emitted % window
-					v := ready[k]
-					var zero T
-					ready[k], done[k] = zero, false
-					emitted++
-					emit(v)
-					if bar != nil {
-						bar.Increment()
-					}
-				}
-				if emitted != before {
-					room.Broadcast()
-				}
+	work := func() {
+		defer wg.Done()
+		fn := newWorker()
+		mu.Lock()
+		defer mu.Unlock()
+		for {
+			for next < len(inputs) && next >= emitted+window {
+				room.Wait()
 			}
-		}()
+			if next >= len(inputs) {
+				return
+			}
+			i := next
+			next++
+			mu.Unlock()
+			v := fn(inputs[i])
+			mu.Lock()
+			ready[i%window], done[i%window] = v, true
+			before := emitted
+			for emitted < len(inputs) && done[emitted%window] {
+				k := emitted % window
+				v := ready[k]
+				var zero T
+				ready[k], done[k] = zero, false
+				emitted++
+				emit(v)
+				bar.add(1)
+			}
+			if emitted != before {
+				room.Broadcast()
+			}
+		}
 	}
+	wg.Add(workers)
+	for range workers - 1 {
+		go work()
+	}
+	work() // the last worker is this goroutine: one input starts none
 	wg.Wait()
-	wait()
 }
 
 // timedWriter buffers writes and flushes them at once after the first
 // write, then at least every interval: a reader of the output (`| head`)
 // sees each line soon after it is written, without a write per line.
+// The timer starts at the second write (a one-line output starts none).
 // It is safe for concurrent use.
 type timedWriter struct {
-	mu    sync.Mutex
-	w     *bufio.Writer
-	first bool
-	stop  chan struct{}
-	done  chan struct{}
+	mu      sync.Mutex
+	w       *bufio.Writer
+	every   time.Duration
+	first   bool
+	ticking bool
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func newTimedWriter(w io.Writer, every time.Duration) *timedWriter {
-	t := &timedWriter{w: bufio.NewWriterSize(w, 64<<10), first: true, stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(t.done)
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-t.stop:
-				return
-			case <-tick.C:
-				t.mu.Lock()
-				t.w.Flush()
-				t.mu.Unlock()
-			}
+	return &timedWriter{w: bufio.NewWriterSize(w, 64<<10), every: every, first: true}
+}
+
+func (t *timedWriter) tick() {
+	defer close(t.done)
+	tick := time.NewTicker(t.every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-tick.C:
+			t.mu.Lock()
+			t.w.Flush()
+			t.mu.Unlock()
 		}
-	}()
-	return t
+	}
 }
 
 func (t *timedWriter) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n, err := t.w.Write(p)
-	if t.first && err == nil {
+	switch {
+	case t.first && err == nil:
 		t.first = false
 		err = t.w.Flush()
+	case !t.first && !t.ticking:
+		t.ticking = true
+		t.stop, t.done = make(chan struct{}), make(chan struct{})
+		go t.tick()
 	}
 	return n, err
 }
@@ -170,8 +167,13 @@ func (t *timedWriter) Write(p []byte) (int, error) {
 // Close stops the timer and flushes what is left; it does not close the
 // underlying writer.
 func (t *timedWriter) Close() error {
-	close(t.stop)
-	<-t.done
+	t.mu.Lock()
+	ticking := t.ticking
+	t.mu.Unlock()
+	if ticking {
+		close(t.stop)
+		<-t.done
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.w.Flush()

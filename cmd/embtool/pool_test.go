@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -23,7 +22,7 @@ func TestStreamOrderAndWindow(t *testing.T) {
 	window := 4 * min(runtime.GOMAXPROCS(0), len(inputs))
 	var started, emitted, maxAhead, workers atomic.Int64
 	var got []string
-	stream(inputs, io.Discard, func() func(input) string {
+	stream(inputs, nil, func() func(input) string {
 		workers.Add(1)
 		return func(in input) string {
 			if ahead := started.Add(1) - emitted.Load(); ahead > maxAhead.Load() {
@@ -52,7 +51,29 @@ func TestStreamOrderAndWindow(t *testing.T) {
 	if w := workers.Load(); w != int64(min(runtime.GOMAXPROCS(0), len(inputs))) {
 		t.Errorf("%d workers", w)
 	}
-	stream(nil, io.Discard, func() func(input) int { return func(input) int { return 0 } }, func(int) { t.Error("emit without inputs") })
+	stream(nil, nil, func() func(input) int { return func(input) int { return 0 } }, func(int) { t.Error("emit without inputs") })
+}
+
+// One input, or one CPU: the work runs on the caller's goroutine, in
+// order, and gives the same results.
+func TestPoolOneWorker(t *testing.T) {
+	inputs := []input{{path: "a"}, {path: "b"}, {path: "c"}}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var got []string
+	stream(inputs, nil, func() func(input) string {
+		return func(in input) string { return in.path }
+	}, func(s string) { got = append(got, s) })
+	if fmt.Sprint(got) != "[a b c]" {
+		t.Errorf("stream: %v", got)
+	}
+	var order []string
+	res := forEach(inputs, nil, func(in input) string {
+		order = append(order, in.path) // one goroutine: no lock
+		return in.path + "!"
+	})
+	if fmt.Sprint(res) != "[a! b! c!]" || fmt.Sprint(order) != "[a b c]" {
+		t.Errorf("forEach: %v, order %v", res, order)
+	}
 }
 
 type lockedBuffer struct {
@@ -91,9 +112,19 @@ func TestTimedWriter(t *testing.T) {
 	}
 	w2 := newTimedWriter(&out, time.Hour)
 	fmt.Fprint(w2, "a")
+	if w2.ticking {
+		t.Error("a timer after one write")
+	}
 	fmt.Fprint(w2, "b")
+	if !w2.ticking {
+		t.Error("no timer after two writes")
+	}
 	if err := w2.Close(); err != nil || out.String() != "one\ntwo\nab" {
 		t.Fatalf("Close: %v, %q", err, out.String())
 	}
 	w.Close()
+	var none lockedBuffer
+	if err := newTimedWriter(&none, time.Hour).Close(); err != nil || none.String() != "" {
+		t.Fatalf("Close with no write: %v, %q", err, none.String())
+	}
 }

@@ -5,37 +5,32 @@ import (
 
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/tensor"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 )
 
 // saveDict writes a whole tensor dict (a checkpoint) with a bar of the
 // bytes done on barOut when it is a terminal; total is the tensors' size.
 func saveDict(out string, d *embedding.TensorDict, format string, dt tensor.DType, force bool, total int64, barOut io.Writer) error {
-	bar, done := progressBar(total, barOut, decor.Counters(decor.SizeB1024(0), "% .1f / % .1f"))
+	bar := newBytesBar(total, barOut)
 	if bar != nil {
 		for i, s := range d.Sources {
 			d.Sources[i] = &countedSource{Source: s, bar: bar}
 		}
 	}
 	err := embedding.SaveTensorDict(out, d, format, dt, force)
-	if bar != nil {
-		bar.SetTotal(-1, true) // complete, whatever the count
-	}
-	done()
+	bar.finish()
 	return err
 }
 
 // countedSource advances a bar by the bytes a tensor streams.
 type countedSource struct {
 	tensor.Source
-	bar *mpb.Bar
+	bar *progress
 }
 
 func (c *countedSource) Load() (*tensor.Tensor, error) {
 	t, err := c.Source.Load()
 	if err == nil {
-		c.bar.IncrInt64(int64(len(t.Data)))
+		c.bar.add(int64(len(t.Data)))
 	}
 	return t, err
 }
@@ -54,11 +49,11 @@ func (c *countedSource) StreamTo(w io.Writer) (int64, error) {
 
 type barWriter struct {
 	w   io.Writer
-	bar *mpb.Bar
+	bar *progress
 }
 
 func (b *barWriter) Write(p []byte) (int, error) {
 	n, err := b.w.Write(p)
-	b.bar.IncrBy(n)
+	b.bar.add(int64(n))
 	return n, err
 }

@@ -208,7 +208,7 @@ func numericRef(digits string, hex bool) string {
 			return "\ufffd" // too large (Python: any size > 0x10FFFF)
 		}
 	}
-	if r, ok := invalidCharrefs[rune(num)]; ok {
+	if r, ok := invalidCharref(rune(num)); ok {
 		return r
 	}
 	if num >= 0xd800 && num <= 0xdfff {
@@ -220,14 +220,27 @@ func numericRef(digits string, hex bool) string {
 	return string(rune(num))
 }
 
-// invalidCharrefs is html._invalid_charrefs.
-var invalidCharrefs = map[rune]string{
-	0x00: "\ufffd", 0x0d: "\r", 0x80: "\u20ac", 0x81: "\u0081", 0x82: "\u201a", 0x83: "\u0192",
-	0x84: "\u201e", 0x85: "\u2026", 0x86: "\u2020", 0x87: "\u2021", 0x88: "\u02c6", 0x89: "\u2030",
-	0x8a: "\u0160", 0x8b: "\u2039", 0x8c: "\u0152", 0x8d: "\u008d", 0x8e: "\u017d", 0x8f: "\u008f",
-	0x90: "\u0090", 0x91: "\u2018", 0x92: "\u2019", 0x93: "\u201c", 0x94: "\u201d", 0x95: "\u2022",
-	0x96: "\u2013", 0x97: "\u2014", 0x98: "\u02dc", 0x99: "\u2122", 0x9a: "\u0161", 0x9b: "\u203a",
-	0x9c: "\u0153", 0x9d: "\u009d", 0x9e: "\u017e", 0x9f: "\u0178",
+// invalidCharref is html._invalid_charrefs: NUL, CR and the C1 range
+// 0x80–0x9F read as Windows-1252. (A switch and an array, not a map:
+// nothing to build when a program starts.)
+func invalidCharref(r rune) (string, bool) {
+	switch {
+	case r == 0x00:
+		return "\ufffd", true
+	case r == 0x0d:
+		return "\r", true
+	case r >= 0x80 && r <= 0x9f:
+		return c1Charrefs[r-0x80], true
+	}
+	return "", false
+}
+
+// c1Charrefs are html._invalid_charrefs 0x80 to 0x9F, in order.
+var c1Charrefs = [32]string{
+	"\u20ac", "\u0081", "\u201a", "\u0192", "\u201e", "\u2026", "\u2020", "\u2021",
+	"\u02c6", "\u2030", "\u0160", "\u2039", "\u0152", "\u008d", "\u017d", "\u008f",
+	"\u0090", "\u2018", "\u2019", "\u201c", "\u201d", "\u2022", "\u2013", "\u2014",
+	"\u02dc", "\u2122", "\u0161", "\u203a", "\u0153", "\u009d", "\u017e", "\u0178",
 }
 
 // invalidCodepoint is html._invalid_codepoints: these references vanish.

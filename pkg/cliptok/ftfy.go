@@ -125,7 +125,7 @@ func entityWithSemicolon(m string) (string, bool) {
 func pyUpper(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if x, ok := upperSpecial[r]; ok {
+		if x := upperSpecial(r); x != "" {
 			b.WriteString(x)
 			continue
 		}
@@ -134,6 +134,26 @@ func pyUpper(s string) string {
 	return b.String()
 }
 
-var upperSpecial = map[rune]string{
-	'ß': "SS", 'ŉ': "ʼN", 'ǰ': "J̌", 'ﬀ': "FF", 'ﬁ': "FI", 'ﬂ': "FL", 'ﬃ': "FFI", 'ﬄ': "FFL",
+// upperSpecial is str.upper() of the characters whose upper case is
+// longer than one character ("" for the others).
+func upperSpecial(r rune) string {
+	switch r {
+	case 'ß':
+		return "SS"
+	case 'ŉ':
+		return "ʼN"
+	case 'ǰ':
+		return "J̌"
+	case 'ﬀ':
+		return "FF"
+	case 'ﬁ':
+		return "FI"
+	case 'ﬂ':
+		return "FL"
+	case 'ﬃ':
+		return "FFI"
+	case 'ﬄ':
+		return "FFL"
+	}
+	return ""
 }

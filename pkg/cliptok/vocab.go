@@ -49,57 +49,54 @@ func vocab() (*vocabulary, error) {
 	return vocabVal, vocabErr
 }
 
-// byteSymbols is bytes_to_unicode(): byte → the rune standing for it, in
+// byteTable is bytes_to_unicode(): byte → the rune standing for it, in
 // the reference's order (printable Latin-1 first, then the rest mapped
-// to 256+n).
-var byteSymbols, symbolOrder = func() (m [256]rune, order [256]byte) {
-	var bs []int
-	for b := '!'; b <= '~'; b++ {
-		bs = append(bs, int(b))
+// to 256+n), and its inverse.
+type byteTable struct {
+	symbol [256]rune  // byte → its rune
+	order  [256]byte  // the bytes in the reference's order
+	byteOf [512]int16 // rune → byte, -1 for a rune standing for none
+}
+
+// byteSymbols builds the table on first use (not at every start of a
+// program that links this package).
+var byteSymbols = sync.OnceValue(func() *byteTable {
+	t := &byteTable{}
+	printable := func(b int) bool {
+		return ('!' <= b && b <= '~') || ('¡' <= b && b <= '¬') || ('®' <= b && b <= 'ÿ')
 	}
-	for b := '¡'; b <= '¬'; b++ {
-		bs = append(bs, int(b))
+	i := 0
+	for b := 0; b < 256; b++ {
+		if printable(b) {
+			t.symbol[b], t.order[i] = rune(b), byte(b)
+			i++
+		}
 	}
-	for b := '®'; b <= 'ÿ'; b++ {
-		bs = append(bs, int(b))
-	}
-	in := make(map[int]bool, len(bs))
-	for _, b := range bs {
-		in[b] = true
-	}
-	cs := make([]int, len(bs))
-	copy(cs, bs)
 	n := 0
 	for b := 0; b < 256; b++ {
-		if !in[b] {
-			bs = append(bs, b)
-			cs = append(cs, 256+n)
+		if !printable(b) {
+			t.symbol[b], t.order[i] = rune(256+n), byte(b)
+			i++
 			n++
 		}
 	}
-	for i, b := range bs {
-		m[b] = rune(cs[i])
-		order[i] = byte(b)
+	for r := range t.byteOf {
+		t.byteOf[r] = -1
 	}
-	return m, order
-}()
+	for b, r := range t.symbol {
+		t.byteOf[r] = int16(b)
+	}
+	return t
+})
 
 // symbolByte inverts byteSymbols: rune → byte, ok=false for other runes.
 func symbolByte(r rune) (byte, bool) {
 	if r < 0 || r >= 512 {
 		return 0, false
 	}
-	b, ok := runeToByte[r]
-	return b, ok
+	b := byteSymbols().byteOf[r]
+	return byte(b), b >= 0
 }
-
-var runeToByte = func() map[rune]byte {
-	m := make(map[rune]byte, 256)
-	for b, r := range byteSymbols {
-		m[r] = byte(b)
-	}
-	return m
-}()
 
 func loadVocab(gz []byte) (*vocabulary, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
@@ -113,11 +110,12 @@ func loadVocab(gz []byte) (*vocabulary, error) {
 		encoder: make(map[string]int32, VocabSize),
 		merges:  make(map[uint64]merge, numMerges),
 	}
-	for _, b := range symbolOrder {
-		v.tokens = append(v.tokens, string(byteSymbols[b]))
+	bt := byteSymbols()
+	for _, b := range bt.order {
+		v.tokens = append(v.tokens, string(bt.symbol[b]))
 	}
-	for _, b := range symbolOrder {
-		v.tokens = append(v.tokens, string(byteSymbols[b])+endOfWord)
+	for _, b := range bt.order {
+		v.tokens = append(v.tokens, string(bt.symbol[b])+endOfWord)
 	}
 	for i, t := range v.tokens {
 		v.encoder[t] = int32(i)
@@ -154,8 +152,8 @@ func loadVocab(gz []byte) (*vocabulary, error) {
 		return nil, fmt.Errorf("cliptok: vocabulary: %d tokens, %d distinct, want %d", len(v.tokens), len(v.encoder), VocabSize)
 	}
 	for b := 0; b < 256; b++ {
-		v.byteID[b] = v.encoder[string(byteSymbols[b])]
-		v.byteEnd[b] = v.encoder[string(byteSymbols[b])+endOfWord]
+		v.byteID[b] = v.encoder[string(bt.symbol[b])]
+		v.byteEnd[b] = v.encoder[string(bt.symbol[b])+endOfWord]
 	}
 	return v, nil
 }

@@ -1,7 +1,6 @@
 package prompt
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/embtool/embtool/pkg/cliptok"
@@ -62,21 +61,16 @@ type Result struct {
 	Warnings []string
 }
 
-var (
-	reExtraNetwork = regexp.MustCompile(`<([\p{L}\p{N}_]+):([^>]+)>`) // Python's \w is Unicode
-	reEditing      = regexp.MustCompile(`\[[^\[\]]*(:[^\[\]]*\]|\|)|\bAND\b`)
-)
-
 // Count counts prompt as A1111's tokenize_line does, with db's
 // embeddings (nil: none).
 func Count(prompt string, db *DB, opts Options) (*Result, error) {
 	r := &Result{}
-	if loc := reExtraNetwork.FindAllString(prompt, -1); len(loc) > 0 {
+	if loc, rest := extraNetworks(prompt); len(loc) > 0 {
 		// extra_networks.parse_prompt removes <lora:…> and the like first.
-		prompt = reExtraNetwork.ReplaceAllString(prompt, "")
+		prompt = rest
 		r.Warnings = append(r.Warnings, "extra networks removed before counting, as A1111 does: "+strings.Join(loc, " "))
 	}
-	if reEditing.MatchString(prompt) {
+	if hasEditing(prompt) {
 		r.Warnings = append(r.Warnings, "prompt editing ([a:b:n], [a|b]) and AND are not expanded: counted as written")
 	}
 	pieces, err := ParseAttention(prompt)

@@ -38,26 +38,75 @@ type dtypeInfo struct {
 	order int // position in the safetensors Dtype enum; its writer sorts by it
 }
 
-var dtypes = map[DType]dtypeInfo{
-	BOOL: {8, 0}, F4: {4, 1}, F6E2M3: {6, 2}, F6E3M2: {6, 3}, U8: {8, 4}, I8: {8, 5},
-	F8E5M2: {8, 6}, F8E4M3: {8, 7}, F8E8M0: {8, 8}, F8E4M3FNUZ: {8, 9}, F8E5M2FNUZ: {8, 10},
-	I16: {16, 11}, U16: {16, 12}, F16: {16, 13}, BF16: {16, 14}, I32: {32, 15}, U32: {32, 16},
-	F32: {32, 17}, C64: {64, 18}, F64: {64, 19}, I64: {64, 20}, U64: {64, 21},
+// info is d's size and enum position; ok is false for an unknown dtype.
+// (A switch, not a map: nothing to build when a program starts.)
+func (d DType) info() (_ dtypeInfo, ok bool) {
+	switch d {
+	case BOOL:
+		return dtypeInfo{8, 0}, true
+	case F4:
+		return dtypeInfo{4, 1}, true
+	case F6E2M3:
+		return dtypeInfo{6, 2}, true
+	case F6E3M2:
+		return dtypeInfo{6, 3}, true
+	case U8:
+		return dtypeInfo{8, 4}, true
+	case I8:
+		return dtypeInfo{8, 5}, true
+	case F8E5M2:
+		return dtypeInfo{8, 6}, true
+	case F8E4M3:
+		return dtypeInfo{8, 7}, true
+	case F8E8M0:
+		return dtypeInfo{8, 8}, true
+	case F8E4M3FNUZ:
+		return dtypeInfo{8, 9}, true
+	case F8E5M2FNUZ:
+		return dtypeInfo{8, 10}, true
+	case I16:
+		return dtypeInfo{16, 11}, true
+	case U16:
+		return dtypeInfo{16, 12}, true
+	case F16:
+		return dtypeInfo{16, 13}, true
+	case BF16:
+		return dtypeInfo{16, 14}, true
+	case I32:
+		return dtypeInfo{32, 15}, true
+	case U32:
+		return dtypeInfo{32, 16}, true
+	case F32:
+		return dtypeInfo{32, 17}, true
+	case C64:
+		return dtypeInfo{64, 18}, true
+	case F64:
+		return dtypeInfo{64, 19}, true
+	case I64:
+		return dtypeInfo{64, 20}, true
+	case U64:
+		return dtypeInfo{64, 21}, true
+	}
+	return dtypeInfo{}, false
 }
 
 // Known reports whether d is one of the dtypes safetensors defines.
 func (d DType) Known() bool {
-	_, ok := dtypes[d]
+	_, ok := d.info()
 	return ok
 }
 
 // Bits is the size of one element in bits, or 0 for an unknown dtype.
-func (d DType) Bits() int { return dtypes[d].bits }
+func (d DType) Bits() int {
+	i, _ := d.info()
+	return i.bits
+}
 
 // Size is the size of one element in bytes, or 0 when the dtype is unknown
 // or smaller than a byte (F4, F6_*).
 func (d DType) Size() int {
-	b := dtypes[d].bits
+	i, _ := d.info()
+	b := i.bits
 	if b%8 != 0 {
 		return 0
 	}
@@ -65,7 +114,10 @@ func (d DType) Size() int {
 }
 
 // Order is d's position in the safetensors Dtype enum.
-func (d DType) Order() int { return dtypes[d].order }
+func (d DType) Order() int {
+	i, _ := d.info()
+	return i.order
+}
 
 // IsFloat reports whether d is a float type embtool converts between
 // (F16, BF16, F32, F64). The F8/F6/F4 types are reported but never converted.

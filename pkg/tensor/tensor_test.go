@@ -303,3 +303,26 @@ func TestTensorIsSource(t *testing.T) {
 		t.Errorf("Meta/Load = %s %v, %v %v", dt, shape, got, err)
 	}
 }
+
+// Every dtype, in the safetensors enum order, with its size in bits (the
+// table as it stood when it was a map).
+func TestDTypeTable(t *testing.T) {
+	all := []struct {
+		dt   DType
+		bits int
+	}{
+		{BOOL, 8}, {F4, 4}, {F6E2M3, 6}, {F6E3M2, 6}, {U8, 8}, {I8, 8}, {F8E5M2, 8}, {F8E4M3, 8}, {F8E8M0, 8},
+		{F8E4M3FNUZ, 8}, {F8E5M2FNUZ, 8}, {I16, 16}, {U16, 16}, {F16, 16}, {BF16, 16}, {I32, 32}, {U32, 32},
+		{F32, 32}, {C64, 64}, {F64, 64}, {I64, 64}, {U64, 64},
+	}
+	for i, c := range all {
+		if !c.dt.Known() || c.dt.Order() != i || c.dt.Bits() != c.bits {
+			t.Errorf("%s: known %v, order %d (want %d), bits %d (want %d)", c.dt, c.dt.Known(), c.dt.Order(), i, c.dt.Bits(), c.bits)
+		}
+	}
+	for _, d := range []DType{"", "f32", "F8", "F8_E4M3FN", "Q4"} {
+		if d.Known() || d.Bits() != 0 || d.Size() != 0 || d.Order() != 0 {
+			t.Errorf("%q: known", d)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package torchpt
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/embtool/embtool/pkg/tensor"
 )
@@ -24,52 +25,59 @@ const (
 
 // allowedGlobals is the allow-list of formats.md §1.4 ("Recommended Go
 // loader policy"), after the Python 2 → 3 name mapping. Storage classes
-// are matched separately (storageKind).
-var allowedGlobals = map[string]globalKind{
-	"torch._utils._rebuild_tensor_v2":            kRebuildTensor,
-	"torch._utils._rebuild_parameter":            kRebuildParameter,
-	"torch._utils._rebuild_parameter_with_state": kRebuildParameterWithState,
-	"collections.OrderedDict":                    kOrderedDict,
-	"builtins.set":                               kSet,
-	"torch.nn.modules.container.ParameterDict":   kParameterDict,
+// are matched separately (storageKind). It and the tables below are built
+// on first use, not at every start of a program that links this package.
+var allowedGlobals = sync.OnceValue(func() map[string]globalKind {
+	return map[string]globalKind{
+		"torch._utils._rebuild_tensor_v2":            kRebuildTensor,
+		"torch._utils._rebuild_parameter":            kRebuildParameter,
+		"torch._utils._rebuild_parameter_with_state": kRebuildParameterWithState,
+		"collections.OrderedDict":                    kOrderedDict,
+		"builtins.set":                               kSet,
+		"torch.nn.modules.container.ParameterDict":   kParameterDict,
 
-	// Checkpoints (.ckpt) name a few data-only globals outside the tensors:
-	// numpy scalars (global_step), pytorch_lightning callback state.
-	// A1111's safe.py allows exactly these; embtool keeps them as inert
-	// Opaque values and never calls anything.
-	"numpy.core.multiarray.scalar":                                 kInert,
-	"numpy.core.multiarray._reconstruct":                           kInert,
-	"numpy._core.multiarray.scalar":                                kInert,
-	"numpy._core.multiarray._reconstruct":                          kInert,
-	"numpy.dtype":                                                  kInert,
-	"numpy.ndarray":                                                kInert,
-	"_codecs.encode":                                               kInert,
-	"pytorch_lightning.callbacks.model_checkpoint":                 kInert,
-	"pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint": kInert,
-}
+		// Checkpoints (.ckpt) name a few data-only globals outside the tensors:
+		// numpy scalars (global_step), pytorch_lightning callback state.
+		// A1111's safe.py allows exactly these; embtool keeps them as inert
+		// Opaque values and never calls anything.
+		"numpy.core.multiarray.scalar":                                 kInert,
+		"numpy.core.multiarray._reconstruct":                           kInert,
+		"numpy._core.multiarray.scalar":                                kInert,
+		"numpy._core.multiarray._reconstruct":                          kInert,
+		"numpy.dtype":                                                  kInert,
+		"numpy.ndarray":                                                kInert,
+		"_codecs.encode":                                               kInert,
+		"pytorch_lightning.callbacks.model_checkpoint":                 kInert,
+		"pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint": kInert,
+	}
+})
 
 // storageDTypes maps torch's legacy typed storage classes to dtypes
 // (formats.md §1.2 table).
-var storageDTypes = map[string]tensor.DType{
-	"FloatStorage":    tensor.F32,
-	"HalfStorage":     tensor.F16,
-	"BFloat16Storage": tensor.BF16,
-	"DoubleStorage":   tensor.F64,
-	"LongStorage":     tensor.I64,
-	"IntStorage":      tensor.I32,
-	"ShortStorage":    tensor.I16,
-	"CharStorage":     tensor.I8,
-	"ByteStorage":     tensor.U8,
-	"BoolStorage":     tensor.BOOL,
-}
+var storageDTypes = sync.OnceValue(func() map[string]tensor.DType {
+	return map[string]tensor.DType{
+		"FloatStorage":    tensor.F32,
+		"HalfStorage":     tensor.F16,
+		"BFloat16Storage": tensor.BF16,
+		"DoubleStorage":   tensor.F64,
+		"LongStorage":     tensor.I64,
+		"IntStorage":      tensor.I32,
+		"ShortStorage":    tensor.I16,
+		"CharStorage":     tensor.I8,
+		"ByteStorage":     tensor.U8,
+		"BoolStorage":     tensor.BOOL,
+	}
+})
 
 // unsupportedStorages are real torch storage classes that carry no code
 // but that embtool does not read.
-var unsupportedStorages = map[string]bool{
-	"ComplexFloatStorage": true, "ComplexDoubleStorage": true, "QInt8Storage": true,
-	"QUInt8Storage": true, "QInt32Storage": true, "QUInt4x2Storage": true,
-	"QUInt2x4Storage": true, "UntypedStorage": true,
-}
+var unsupportedStorages = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"ComplexFloatStorage": true, "ComplexDoubleStorage": true, "QInt8Storage": true,
+		"QUInt8Storage": true, "QInt32Storage": true, "QUInt4x2Storage": true,
+		"QUInt2x4Storage": true, "UntypedStorage": true,
+	}
+})
 
 // pyName maps Python 2 module names to Python 3 ones, as PyTorch's
 // unpicklers do (IMPORT_MAPPING, load_module_mapping).
@@ -88,14 +96,14 @@ func pyName(module, name string) string {
 // classify tells what the GLOBAL module.name is allowed to be.
 func classify(module, name string) globalKind {
 	full := pyName(module, name)
-	if k, ok := allowedGlobals[full]; ok {
+	if k, ok := allowedGlobals()[full]; ok {
 		return k
 	}
 	if module == "torch" {
-		if _, ok := storageDTypes[name]; ok {
+		if _, ok := storageDTypes()[name]; ok {
 			return kStorage
 		}
-		if unsupportedStorages[name] {
+		if unsupportedStorages()[name] {
 			return kUnsupportedStorage
 		}
 	}

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/embtool/embtool/internal/memread"
 )
 
 // legacyMagic is torch's MAGIC_NUMBER, the first pickle of a legacy file.
-var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
+var legacyMagic = sync.OnceValue(func() *big.Int {
+	m, _ := new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
+	return m
+})
 
 const legacyProtocol = 1001
 
@@ -73,7 +77,7 @@ func openLegacyPrefix(r io.ReaderAt, size, n int64, opts Options) (*File, error)
 		values[i] = v
 		pos += res.End
 		if i == 0 {
-			if m, ok := v.(*big.Int); !ok || m.Cmp(legacyMagic) != 0 {
+			if m, ok := v.(*big.Int); !ok || m.Cmp(legacyMagic()) != 0 {
 				return nil, &FormatError{Pkg: errPkg, Msg: "a pickle, but not a torch file (no torch magic number)"}
 			}
 		}

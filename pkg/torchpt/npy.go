@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"regexp"
 )
 
 // FormatNumpy is the FileScan format of a NumPy .npy file.
@@ -16,15 +15,6 @@ var npyMagic = []byte("\x93NUMPY")
 
 // IsNPY reports whether head starts like a NumPy .npy file.
 func IsNPY(head []byte) bool { return bytes.HasPrefix(head, npyMagic) }
-
-// npyPlainHeader is the header numpy's own writer (_write_array_header)
-// gives an array of a plain, pickle-free dtype: the dict repr with its
-// three keys in order, space padding and a newline. Only such a header is
-// taken to mean "raw array bytes follow"; any other header, and any dtype
-// holding objects, makes numpy.load(allow_pickle=True) unpickle what
-// follows, so that is scanned as a pickle.
-var npyPlainHeader = regexp.MustCompile(`^\{'descr': '[<>|=](?:b1|[iufc][1-9][0-9]*|[SUV][0-9]+|[Mm]8(?:\[[0-9]*[a-zA-Z]+\])?)', ` +
-	`'fortran_order': (?:True|False), 'shape': \((?:[0-9]+,|[0-9]+(?:, [0-9]+)+)?\), \} *\n$`)
 
 // ScanNPY scans a NumPy .npy file the way numpy.load reads it: an array of
 // a plain dtype is raw bytes and safe; anything else is followed by a
@@ -62,7 +52,7 @@ func ScanNPY(r io.ReaderAt, size int64) *FileScan {
 			s.Err = &FormatError{Pkg: errPkg, Offset: start, Msg: "reading the .npy header: " + err.Error()}
 			return s
 		}
-		if npyPlainHeader.Match(hdr) {
+		if plainNPYHeader(hdr) {
 			return s // raw array bytes: numpy.load builds them with no pickle
 		}
 	}

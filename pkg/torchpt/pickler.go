@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/embtool/embtool/pkg/tensor"
@@ -64,18 +65,20 @@ const (
 // storageClassOf maps a tensor dtype to the legacy storage class torch.save
 // names in the persistent id (formats.md §1.2). Other dtypes have no such
 // class (torch uses _rebuild_tensor_v3 for them) and are refused.
-var storageClassOf = map[tensor.DType]string{
-	tensor.F32:  "FloatStorage",
-	tensor.F16:  "HalfStorage",
-	tensor.BF16: "BFloat16Storage",
-	tensor.F64:  "DoubleStorage",
-	tensor.I64:  "LongStorage",
-	tensor.I32:  "IntStorage",
-	tensor.I16:  "ShortStorage",
-	tensor.I8:   "CharStorage",
-	tensor.U8:   "ByteStorage",
-	tensor.BOOL: "BoolStorage",
-}
+var storageClassOf = sync.OnceValue(func() map[tensor.DType]string {
+	return map[tensor.DType]string{
+		tensor.F32:  "FloatStorage",
+		tensor.F16:  "HalfStorage",
+		tensor.BF16: "BFloat16Storage",
+		tensor.F64:  "DoubleStorage",
+		tensor.I64:  "LongStorage",
+		tensor.I32:  "IntStorage",
+		tensor.I16:  "ShortStorage",
+		tensor.I8:   "CharStorage",
+		tensor.U8:   "ByteStorage",
+		tensor.BOOL: "BoolStorage",
+	}
+})
 
 // pickleStorage is one storage the pickle refers to: a tensor to be written
 // as record data/<key>, with the dtype and shape the pickle promised.
@@ -639,7 +642,7 @@ func hashKey(k any) (string, bool) {
 //	        0, size, stride, False, REDUCE(collections.OrderedDict, ())))
 func (p *pickler) saveTensor(src tensor.Source) error {
 	dt, shape := src.Meta()
-	class, ok := storageClassOf[dt]
+	class, ok := storageClassOf()[dt]
 	if !ok {
 		return p.errorf("tensor dtype %q has no torch storage class", dt)
 	}

@@ -117,7 +117,7 @@ func storageFromID(pid Tuple, maxBytes int64) (dt tensor.DType, key, loc string,
 	if !ok {
 		return "", "", "", 0, fmt.Errorf("persistent id storage type is a %s", pyTypeName(pid[1]))
 	}
-	dt, ok = storageDTypes[cls.name]
+	dt, ok = storageDTypes()[cls.name]
 	if !ok {
 		return "", "", "", 0, unsupportedf("storage type torch.%s", cls.name)
 	}
