@@ -82,10 +82,11 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	return f, nil
 }
 
-// scanAndLoad validates one pickle and, when it is safe (or unsafe is
-// allowed), runs the VM over it.
+// scanAndLoad validates one pickle and, in the same pass, decodes it
+// with the data-only VM; the value is returned only when the pickle is
+// safe (or unsafe is allowed) and holds no opcode the VM may not run.
 func scanAndLoad(f *File, data []byte, record string, resolve storageResolver, opts Options) (any, *ScanResult, error) {
-	res, err := Scan(data, record)
+	res, v, vmErr, err := scanAndBuild(data, record, resolve, opts.AllowUnsafe)
 	f.Scans = append(f.Scans, res)
 	if err != nil {
 		return nil, res, err
@@ -94,14 +95,14 @@ func scanAndLoad(f *File, data []byte, record string, resolve storageResolver, o
 		return nil, res, &UnsafeError{Findings: res.Findings}
 	}
 	if code := res.disallowed; code != 0 {
-		// Never handed to the VM: torch.save does not write these, and
-		// gopickle's handling of some is costly (LONG4 decodes in time
-		// quadratic in its length).
+		// Never run by the VM: torch.save does not write these.
 		return nil, res, unsupportedf("%s offset %d: pickle opcode %s (0x%02x), which torch.save never writes",
 			record, res.disallowedAt, opcodes[code].name, code)
 	}
-	v, err := unpickle(data[:res.End], record, resolve, opts.AllowUnsafe)
-	return v, res, err
+	if vmErr != nil {
+		return nil, res, vmErr
+	}
+	return v, res, nil
 }
 
 // storageFromID checks a persistent id ('storage', <class>, key, location,
