@@ -215,7 +215,7 @@ func FuzzScan(f *testing.F) {
 			return // the reader refuses it before the VM (scanAndLoad)
 		}
 		allow := len(res.Findings) > 0
-		_, v, vmErr, err := scanAndBuild(b, "fuzz", tpFuzzResolver(), allow)
+		_, v, vmErr, err := scanAndBuild(b, "fuzz", "fuzz", tpFuzzResolver(), allow)
 		if err == nil {
 			err = vmErr
 		}

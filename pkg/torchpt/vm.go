@@ -118,8 +118,11 @@ var (
 // VM over it. The value is returned only when the scan passed (no error,
 // no finding unless allowUnsafe, no opcode the VM may not run); vmErr is
 // the VM's own error, to be reported only then.
-func scanAndBuild(data []byte, record string, resolve storageResolver, allowUnsafe bool) (res *ScanResult, v any, vmErr, err error) {
-	m := &vm{record: record, resolve: resolve, allowUnsafe: allowUnsafe, left: valueBudget(len(data))}
+//
+// vmRecord names the pickle in the VM's errors (the legacy reader's
+// "pickle 4 (data)"), record in the scan's.
+func scanAndBuild(data []byte, record, vmRecord string, resolve storageResolver, allowUnsafe bool) (res *ScanResult, v any, vmErr, err error) {
+	m := &vm{record: vmRecord, resolve: resolve, allowUnsafe: allowUnsafe, left: valueBudget(len(data))}
 	s := newScanner(data, record)
 	s.vm = m
 	defer func() {
@@ -138,7 +141,7 @@ func scanAndBuild(data []byte, record string, resolve storageResolver, allowUnsa
 		return res, nil, m.err, nil
 	}
 	if !m.ran {
-		return res, nil, &FormatError{Pkg: errPkg, Record: record, Offset: -1, Msg: "the VM stopped early"}, nil
+		return res, nil, &FormatError{Pkg: errPkg, Record: vmRecord, Offset: -1, Msg: "the VM stopped early"}, nil
 	}
 	m.left = valueBudget(int(res.End)) - m.used
 	out, _, _, cerr := m.conv(m.result, 0, true)

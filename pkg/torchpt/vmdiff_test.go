@@ -78,7 +78,7 @@ func tpAllPickles(t testing.TB, dirs ...string) map[string][]byte {
 func tpVMDiff(b []byte) string {
 	want, wantErr := Scan(b, "diff")
 	for _, allow := range []bool{false, true} {
-		res, v, vmErr, err := scanAndBuild(b, "diff", tpFuzzResolver(), allow)
+		res, v, vmErr, err := scanAndBuild(b, "diff", "diff", tpFuzzResolver(), allow)
 		if !reflect.DeepEqual(res, want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
 			return fmt.Sprintf("the scan with the VM differs from Scan: %+v %v, Scan %+v %v", res, err, want, wantErr)
 		}
@@ -250,7 +250,7 @@ func TestVMMatchesGopickle(t *testing.T) {
 		if d := tpVMDiff(b); d != "" {
 			t.Errorf("%s: %s", name, d)
 		}
-		if _, v, _, err := scanAndBuild(b, "", tpFuzzResolver(), false); err == nil && v != nil {
+		if _, v, _, err := scanAndBuild(b, "", "", tpFuzzResolver(), false); err == nil && v != nil {
 			decoded++
 		}
 	}
@@ -269,7 +269,7 @@ func TestVMSharesMemo(t *testing.T) {
 	p.raw(0x88).int(2).raw('s')        // d[True] = 2
 	p.int(1).int(3).raw('s')           // d[1] = 3: the same key as True
 	b := p.stop()
-	_, v, vmErr, err := scanAndBuild(b, "t", nil, false)
+	_, v, vmErr, err := scanAndBuild(b, "t", "t", nil, false)
 	if err != nil || vmErr != nil {
 		t.Fatal(err, vmErr)
 	}
