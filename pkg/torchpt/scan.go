@@ -981,10 +981,10 @@ func (s *scanner) newobj(code byte) error {
 		case !ok:
 			s.stopVM(fmt.Errorf("%s arguments are a %s, not a tuple", name, vmTypeName(args.value())))
 		case code == 0x92:
-			all := append(append([]any(nil), t.items...), popped[0].value())
-			x.v = s.vmResult(s.vm.newObj(cls.value(), all))
+			// The keyword arguments are one more argument.
+			x.v = s.vmResult(s.vm.newObj(cls.value(), len(t.items)+1))
 		default:
-			x.v = s.vmResult(s.vm.newObj(cls.value(), t.items))
+			x.v = s.vmResult(s.vm.newObj(cls.value(), len(t.items)))
 		}
 	}
 	return s.push(x)

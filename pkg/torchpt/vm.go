@@ -65,6 +65,9 @@ type (
 		// the dict is too large for a linear search.
 		hkeys []any
 		index map[any]int
+		// nonStr counts the keys that are not strings (BUILD's check of
+		// attribute names, without a walk per BUILD).
+		nonStr int
 	}
 	vPDict struct {
 		vNode
@@ -201,7 +204,10 @@ func (m *vm) call(fn any, args []any) (any, error) {
 		case *vList:
 			return a, nil
 		case *vTuple:
-			return &vList{items: append([]any(nil), a.items...)}, nil
+			// The tuple's items, not a copy (a copy per call would let
+			// memo references multiply a large tuple): the capacity is
+			// cut, so an APPEND to the list never writes into the tuple.
+			return &vList{items: a.items[:len(a.items):len(a.items)]}, nil
 		}
 		return nil, fmt.Errorf("set() of a %s", vmTypeName(args[0]))
 	case *odictClass:
@@ -215,12 +221,13 @@ func (m *vm) call(fn any, args []any) (any, error) {
 	return nil, fmt.Errorf("calls a %s, which is not callable", vmTypeName(fn))
 }
 
-// newObj is cls.__new__(cls, *args) (NEWOBJ, NEWOBJ_EX).
-func (m *vm) newObj(cls any, args []any) (any, error) {
+// newObj is cls.__new__(cls, *args) (NEWOBJ, NEWOBJ_EX) with nargs
+// arguments, which no stand-in looks at.
+func (m *vm) newObj(cls any, nargs int) (any, error) {
 	switch c := cls.(type) {
 	case *pdictClass:
-		if len(args) != 0 {
-			return nil, fmt.Errorf("ParameterDict.__new__ with %d arguments", len(args))
+		if nargs != 0 {
+			return nil, fmt.Errorf("ParameterDict.__new__ with %d arguments", nargs)
 		}
 		return &vPDict{}, nil
 	case *inertGlobal:
@@ -236,7 +243,7 @@ func (m *vm) instantiate(cls any, args []any) (any, error) {
 	case *rebuildFunc, *setClass, *odictClass, *inertGlobal:
 		return m.call(cls, args)
 	}
-	return m.newObj(cls, args)
+	return m.newObj(cls, len(args))
 }
 
 // build applies BUILD's state to target.
@@ -264,10 +271,8 @@ func (m *vm) build(target, state any) error {
 		if !ok || !od.odict {
 			return fmt.Errorf("BUILD sets attributes of a %s", vmTypeName(target))
 		}
-		for _, k := range d.keys {
-			if _, ok := k.(string); !ok {
-				return fmt.Errorf("BUILD sets an attribute named by a %s", vmTypeName(k))
-			}
+		if d.nonStr > 0 {
+			return errors.New("BUILD sets an attribute not named by a string")
 		}
 	}
 	if d, ok := slots.(*vDict); ok && !d.odict {
@@ -361,6 +366,9 @@ func (d *vDict) set(k, v any) {
 			}
 			d.index[hk] = len(d.keys)
 		}
+	}
+	if _, ok := k.(string); !ok {
+		d.nonStr++
 	}
 	d.keys = append(d.keys, k)
 	d.vals = append(d.vals, v)

@@ -257,32 +257,6 @@ func TestVMMatchesGopickle(t *testing.T) {
 	t.Logf("%d pickles, %d decoded without AllowUnsafe", len(pickles), decoded)
 }
 
-// TestVMSharesMemo: a container the memo shares is one Go value, with
-// the items added after it was shared, as in Python; a dict key set again
-// keeps its place and takes the last value.
-func TestVMSharesMemo(t *testing.T) {
-	p := tpPickle().raw('}', 0x94)     // d = {} (memo 0)
-	p.str("l").raw(']', 0x94, 's')     // d["l"] = l = [] (memo 1)
-	p.str("again").raw('h', 1, 's')    // d["again"] = l
-	p.raw('h', 1).int(7).raw('a', '0') // l.append(7), after both references
-	p.str("l").int(1).raw('s')         // d["l"] = 1: first place, last value
-	p.raw(0x88).int(2).raw('s')        // d[True] = 2
-	p.int(1).int(3).raw('s')           // d[1] = 3: the same key as True
-	b := p.stop()
-	_, v, vmErr, err := scanAndBuild(b, "t", "t", nil, false)
-	if err != nil || vmErr != nil {
-		t.Fatal(err, vmErr)
-	}
-	d := v.(*Dict)
-	if d.Len() != 3 || d.Keys[0] != "l" || d.Values[0] != int64(1) || d.Keys[2] != true || d.Values[2] != int64(3) {
-		t.Fatalf("dict %#v", d)
-	}
-	l, _ := d.Get("again")
-	if ll, ok := l.(List); !ok || len(ll) != 1 || ll[0] != int64(7) {
-		t.Fatalf("shared list %#v", l)
-	}
-}
-
 // FuzzVMDiff: the differential check on fuzzed pickles.
 func FuzzVMDiff(f *testing.F) {
 	for _, b := range tpAllPickles(f, tpVMDiffDirs...) {
