@@ -4,22 +4,20 @@ package torchpt
 // live in a slice, any others in a map made only for them, so that a
 // pickle costs no map and a hostile index no memory beyond its entry.
 type memo struct {
-	dense  []memoSlot
+	dense  []sym // a slot holds an item when its stored is set
 	sparse map[uint64]sym
 	n      int // entries
 }
 
-type memoSlot struct {
-	x  sym
-	ok bool
-}
-
 func (m *memo) get(idx uint64) (sym, bool) {
 	if idx < uint64(len(m.dense)) {
-		e := &m.dense[idx]
-		return e.x, e.ok
+		x := m.dense[idx]
+		ok := x.stored
+		x.stored = false
+		return x, ok
 	}
 	x, ok := m.sparse[idx]
+	x.stored = false
 	return x, ok
 }
 
@@ -31,12 +29,12 @@ func (m *memo) has(idx uint64) bool {
 // put stores x at idx. The slice grows only to twice the entries stored
 // (plus a few), so it stays proportional to the pickle's PUTs.
 func (m *memo) put(idx uint64, x sym) {
+	x.stored = true
 	if idx < uint64(len(m.dense)) {
-		e := &m.dense[idx]
-		if !e.ok {
+		if !m.dense[idx].stored {
 			m.n++
 		}
-		e.x, e.ok = x, true
+		m.dense[idx] = x
 		return
 	}
 	if _, ok := m.sparse[idx]; ok {
@@ -45,9 +43,9 @@ func (m *memo) put(idx uint64, x sym) {
 	}
 	if idx < uint64(2*m.n+16) {
 		for uint64(len(m.dense)) < idx {
-			m.dense = append(m.dense, memoSlot{})
+			m.dense = append(m.dense, sym{})
 		}
-		m.dense = append(m.dense, memoSlot{x: x, ok: true})
+		m.dense = append(m.dense, x)
 		m.n++
 		return
 	}

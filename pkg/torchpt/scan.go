@@ -46,8 +46,10 @@ func (k symKind) String() string { return symNames[k] }
 // and, for strings and globals, the text.
 type sym struct {
 	kind symKind
-	text string
 	gk   globalKind // for symGlobal
+	// stored marks a memo slot that holds an item (memo.dense).
+	stored bool
+	text   string
 	// v is the item's value when the VM runs (scanner.vm); see value.
 	v any
 }
@@ -108,7 +110,7 @@ func Scan(data []byte, record string) (*ScanResult, error) {
 }
 
 func newScanner(data []byte, record string) *scanner {
-	return &scanner{data: data, res: &ScanResult{Record: record}, frameEnd: -1}
+	return &scanner{data: data, res: &ScanResult{Record: record}, frameEnd: -1, stack: make([]sym, 0, 32)}
 }
 
 type scanner struct {

@@ -57,18 +57,18 @@ type (
 	vSet  struct{ vNode }
 	vDict struct {
 		vNode
-		odict bool
-		keys  []any
-		vals  []any
-		// hkeys[i] is the key under which keys[i] merges with an equal
-		// key (pyKey, or the container itself); index maps them to i once
-		// the dict is too large for a linear search.
-		hkeys []any
+		odict   bool
+		entries []vEntry
+		// index maps the entries' hk to their place once the dict is too
+		// large for a linear search.
 		index map[any]int
 		// nonStr counts the keys that are not strings (BUILD's check of
 		// attribute names, without a walk per BUILD).
 		nonStr int
 	}
+	// vEntry is a dict item; hk is the key under which k merges with an
+	// equal key (pyKey, or the container itself).
+	vEntry struct{ k, v, hk any }
 	vPDict struct {
 		vNode
 		state any
@@ -348,31 +348,29 @@ func (d *vDict) set(k, v any) {
 	}
 	if d.index != nil {
 		if i, dup := d.index[hk]; dup {
-			d.vals[i] = v
+			d.entries[i].v = v
 			return
 		}
-		d.index[hk] = len(d.keys)
+		d.index[hk] = len(d.entries)
 	} else {
-		for i, h := range d.hkeys {
-			if h == hk {
-				d.vals[i] = v
+		for i := range d.entries {
+			if d.entries[i].hk == hk {
+				d.entries[i].v = v
 				return
 			}
 		}
-		if len(d.hkeys) >= dictIndexAt {
-			d.index = make(map[any]int, 2*len(d.hkeys))
-			for i, h := range d.hkeys {
-				d.index[h] = i
+		if len(d.entries) >= dictIndexAt {
+			d.index = make(map[any]int, 2*len(d.entries))
+			for i := range d.entries {
+				d.index[d.entries[i].hk] = i
 			}
-			d.index[hk] = len(d.keys)
+			d.index[hk] = len(d.entries)
 		}
 	}
 	if _, ok := k.(string); !ok {
 		d.nonStr++
 	}
-	d.keys = append(d.keys, k)
-	d.vals = append(d.vals, v)
-	d.hkeys = append(d.hkeys, hk)
+	d.entries = append(d.entries, vEntry{k, v, hk})
 }
 
 // pyKey is a Go map key that is equal for the scalar keys Python deems
@@ -450,40 +448,35 @@ func (m *vm) conv(v any, depth int, keep bool) (out any, size, height int, err e
 	}
 	n.state = nodeBusy
 	size, height = 1, 0
-	add := func(c any) (any, error) {
-		o, s, h, err := m.conv(c, depth+1, keep)
-		size += s
-		height = max(height, h+1)
-		return o, err
-	}
+	at := convAt{m: m, depth: depth + 1, keep: keep, size: &size, height: &height}
 	switch x := v.(type) {
 	case *vTuple:
 		var items []any
-		items, err = m.convItems(x.items, keep, add)
+		items, err = at.items(x.items)
 		out = Tuple(items)
 	case *vList:
 		var items []any
-		items, err = m.convItems(x.items, keep, add)
+		items, err = at.items(x.items)
 		out = List(items)
 	case *vDict:
 		d := &Dict{Class: "dict"}
 		if x.odict {
 			d.Class = "collections.OrderedDict"
 		}
-		d.Keys = make([]any, len(x.keys))
-		d.Values = make([]any, len(x.vals))
-		for i := range x.keys {
-			if d.Keys[i], err = add(x.keys[i]); err != nil {
+		d.Keys = make([]any, len(x.entries))
+		d.Values = make([]any, len(x.entries))
+		for i, e := range x.entries {
+			if d.Keys[i], err = at.conv(e.k); err != nil {
 				break
 			}
-			if d.Values[i], err = add(x.vals[i]); err != nil {
+			if d.Values[i], err = at.conv(e.v); err != nil {
 				break
 			}
 		}
 		out = d
 	case *vPDict:
 		var st any
-		if st, err = add(x.state); err == nil {
+		if st, err = at.conv(x.state); err == nil {
 			sd, ok := st.(*Dict)
 			if !ok {
 				err = fmt.Errorf("ParameterDict state is a %s, not a dict", pyTypeName(st))
@@ -501,16 +494,32 @@ func (m *vm) conv(v any, depth int, keep bool) (out any, size, height int, err e
 	return out, size, height, nil
 }
 
-// convItems converts the items of a tuple or list. When keep and no item
+// convAt converts the children of a container at depth, adding their
+// sizes and heights to the container's.
+type convAt struct {
+	m            *vm
+	depth        int
+	keep         bool
+	size, height *int
+}
+
+func (a convAt) conv(c any) (any, error) {
+	o, s, h, err := a.m.conv(c, a.depth, a.keep)
+	*a.size += s
+	*a.height = max(*a.height, h+1)
+	return o, err
+}
+
+// items converts the items of a tuple or list. When keep and no item
 // changes (only scalars, the common case of a shape or stride), the
 // items are used as they are.
-func (m *vm) convItems(items []any, keep bool, add func(any) (any, error)) ([]any, error) {
+func (a convAt) items(items []any) ([]any, error) {
 	var out []any
-	if !keep {
+	if !a.keep {
 		out = make([]any, len(items))
 	}
 	for i, it := range items {
-		c, err := add(it)
+		c, err := a.conv(it)
 		if err != nil {
 			return nil, err
 		}
