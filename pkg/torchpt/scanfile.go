@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/big"
 
+	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/sniff"
 )
 
@@ -124,6 +125,7 @@ func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
 		values  [len(legacyPickles)]any
 		openErr error // the first error of the reader's checks
 		n       int   // pickles scanned
+		head    fileHead
 	)
 	for i := 0; i < 5 && pos < size; i++ {
 		extra := i > 0 && s.Format != FormatLegacy
@@ -134,9 +136,9 @@ func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
 			refused error
 		)
 		if lr != nil {
-			res, v, refused, err = scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1), legacyRecord(i), lr.resolve)
+			res, v, refused, err = scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1), legacyRecord(i), lr.resolve, &head)
 		} else {
-			res, _, _, err = scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1), "", nil)
+			res, _, _, err = scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1), "", nil, nil)
 		}
 		if extra && res.End == 0 && len(res.Findings) == 0 {
 			return // not a pickle: bytes after a bare pickle
@@ -186,15 +188,16 @@ func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
 // Offsets in the result are those of the file. With resolve, the reader's
 // VM runs too: v is the value, refused why the reader refuses the pickle
 // (named vmRecord, as the reader names it).
-func scanAt(r io.ReaderAt, size, pos int64, record, vmRecord string, resolve storageResolver) (res *ScanResult, v any, refused, serr error) {
+//
+// cache, when not nil, keeps what was read for the next pickles.
+func scanAt(r io.ReaderAt, size, pos int64, record, vmRecord string, resolve storageResolver, cache *fileHead) (res *ScanResult, v any, refused, serr error) {
 	limit := min(size-pos, MaxPickleSize)
 	window := min(int64(512), limit) // grows ×8: a data file that is no pickle costs one small read
 	if resolve != nil {
 		window = min(legacyFirstRead, limit) // a legacy file's pickle, read as the reader does
 	}
 	for {
-		buf := make([]byte, window)
-		n, err := r.ReadAt(buf, pos)
+		buf, n, err := cache.read(r, pos, window)
 		if int64(n) < window {
 			if err == nil {
 				err = io.ErrUnexpectedEOF
@@ -241,6 +244,37 @@ func scanAt(r io.ReaderAt, size, pos int64, record, vmRecord string, resolve sto
 		}
 		return res, v, refused, serr
 	}
+}
+
+// fileHead is the start of a file, read once for the pickles of a legacy
+// file and grown as they need.
+type fileHead struct{ b []byte }
+
+// read returns the n bytes at pos, or fewer when the file ends first
+// (err says why): a slice of the file when it is in memory (memread),
+// else a read into a new buffer or, with h, into h's.
+func (h *fileHead) read(r io.ReaderAt, pos, n int64) ([]byte, int, error) {
+	if b, ok := memread.Slice(r, pos, n); ok {
+		return b, len(b), nil
+	}
+	if h == nil {
+		buf := make([]byte, n)
+		got, err := r.ReadAt(buf, pos)
+		return buf, got, err
+	}
+	if end := pos + n; int64(len(h.b)) < end {
+		grown := make([]byte, max(end, 2*int64(len(h.b))))
+		have := copy(grown, h.b)
+		got, err := r.ReadAt(grown[have:], int64(have))
+		h.b = grown[:have+got]
+		if int64(len(h.b)) < end {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return h.b[min(pos, int64(len(h.b))):], int(max(0, int64(len(h.b))-pos)), err
+		}
+	}
+	return h.b[pos : pos+n : pos+n], int(n), nil
 }
 
 // notPickle recognises the data-only formats an embeddings folder holds:
