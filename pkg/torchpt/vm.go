@@ -534,7 +534,10 @@ func (a convAt) items(items []any) ([]any, error) {
 		}
 		out[i] = c
 	}
-	if out == nil {
+	switch {
+	case len(items) == 0:
+		return []any{}, nil // empty, not nil: JSON writes [] (no allocation)
+	case out == nil:
 		return items[:len(items):len(items)], nil
 	}
 	return out, nil

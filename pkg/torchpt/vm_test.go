@@ -35,6 +35,21 @@ func TestVMSharesMemo(t *testing.T) {
 	}
 }
 
+// TestVMOrderedDictKeys: an OrderedDict merges 1 and True as Python does
+// (pickle.loads gives OrderedDict([(1, 6)])); gopickle kept the value set
+// under True, as its map told 1 and True apart.
+func TestVMOrderedDictKeys(t *testing.T) {
+	b := []byte("\x80\x02ccollections\nOrderedDict\n)RK\x01K\x04s\x88K\x05sK\x01K\x06s.")
+	_, v, vmErr, err := scanAndBuild(b, "t", "t", nil, false)
+	if err != nil || vmErr != nil {
+		t.Fatal(err, vmErr)
+	}
+	d := v.(*Dict)
+	if d.Class != "collections.OrderedDict" || d.Len() != 1 || d.Keys[0] != int64(1) || d.Values[0] != int64(6) {
+		t.Fatalf("%#v, want OrderedDict([(1, 6)])", d)
+	}
+}
+
 // TestVMScalars: LONG1, BININT and BINFLOAT decode to CPython's values
 // (pickle.loads in CPython 3.11 gave the expected ones).
 func TestVMScalars(t *testing.T) {

@@ -227,7 +227,7 @@ func tpSameValue(a, b any, path string) string {
 }
 
 func tpSameItems(x, y []any, path string) string {
-	if len(x) != len(y) {
+	if len(x) != len(y) || (x == nil) != (y == nil) {
 		return fmt.Sprintf("%s: %d items from gopickle, %d from embtool", path, len(x), len(y))
 	}
 	for i := range x {
@@ -266,6 +266,9 @@ func FuzzVMDiff(f *testing.F) {
 	}
 	f.Add(tpKitchenSink())
 	f.Add(tpMemoTree(6))
+	for _, b := range tpVMDiffCases() {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > tpFuzzMax {
 			return
@@ -274,4 +277,59 @@ func FuzzVMDiff(f *testing.F) {
 			t.Fatal(d)
 		}
 	})
+}
+
+// tpVMDiffCases are pickles written to reach what the corpus rarely has:
+// containers shared and changed after, repeated keys, sets, a
+// ParameterDict, parameters, big ints, bytes, and under AllowUnsafe
+// disallowed calls, BUILD on them, INST, OBJ and NEWOBJ_EX.
+func tpVMDiffCases() map[string][]byte {
+	ten := func(p *tpP) { p.tensor("FloatStorage", "0", 10, 1, []int64{2, 2}, []int64{1, 3}) }
+	out := map[string][]byte{}
+	p := tpPickle().raw('}').put(0).str("l").raw(']').put(1).raw('s').str("t").get(1).get(1).raw(0x86, 's')
+	p.get(1).int(1).raw('a', '0').str("l").int(5).raw('s').raw(0x88).int(6).raw('s').int(1).int(7).raw('s')
+	p.raw('G', 0x3f, 0xf0, 0, 0, 0, 0, 0, 0).int(8).raw('s')
+	out["shared list, repeated keys"] = p.stop()
+	p = tpPickle().global("collections", "OrderedDict").raw(')', 'R').put(0).mark().str("a").int(1).str("b").int(2).str("a").int(3).raw('u')
+	p.str("self").get(0).raw('s')
+	out["OrderedDict containing itself"] = p.stop()
+	p = tpPickle().raw('}').mark().str("s1").global("builtins", "set").raw(']', 'K', 1, 'a', 0x85, 'R')
+	p.str("s2").global("builtins", "set").mark().int(1).int(2).raw('t', 0x85, 'R')
+	p.str("s3").global("builtins", "set").raw(')', 'R').str("e").raw(0x8f, '(', 'K', 1, 0x90, '0', ')')
+	p.str("big").raw(0x8a, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9).str("bytes").raw('B', 2, 0, 0, 0, 1, 2).raw('u')
+	out["sets, ints, bytes"] = p.stop()
+	p = tpPickle().raw('}').str("pd").global("torch.nn.modules.container", "ParameterDict").raw(')', 0x81).
+		raw('}').str("_parameters").global("collections", "OrderedDict").raw(')', 'R').str("*").
+		global("torch._utils", "_rebuild_parameter").mark()
+	ten(p)
+	p.raw(0x88).global("collections", "OrderedDict").raw(')', 'R').tuple().raw('R', 's', 's', 'b', 's')
+	p.str("t").mark()
+	ten(p)
+	p.put(5).get(5).raw('l', 's')
+	out["ParameterDict, parameter, tensors"] = p.stop()
+	p = tpPickle().raw('}').str("x").global("os", "system").str("echo").raw(0x85, 'R').raw('}', 'b', 's')
+	p.str("y").global("posix", "system").raw(')', 0x81, 's')
+	p.str("z").mark().str("a").raw('i').raw([]byte("os\nsystem\n")...).raw('s')
+	p.str("w").mark().global("os", "getcwd").raw('o', 's')
+	p.str("v").global("os", "getcwd").raw(')', '}', 0x92, 's')
+	p.str("u").global("os", "getcwd").raw('s')
+	out["AllowUnsafe: disallowed calls"] = p.stop()
+	return out
+}
+
+// TestVMMatchesGopickleCases runs the differential check on tpVMDiffCases.
+func TestVMMatchesGopickleCases(t *testing.T) {
+	for name, b := range tpVMDiffCases() {
+		if _, err := Scan(b, ""); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if d := tpVMDiff(b); d != "" {
+			t.Errorf("%s: %s", name, d)
+		}
+		for _, allow := range []bool{false, true} {
+			_, v, vmErr, err := scanAndBuild(b, "", "", tpFuzzResolver(), allow)
+			t.Logf("%s allow=%v: %s %v %v", name, allow, tpShow(v), vmErr, err)
+		}
+	}
 }
