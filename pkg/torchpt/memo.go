@@ -42,6 +42,9 @@ func (m *memo) put(idx uint64, x sym) {
 		return
 	}
 	if idx < uint64(2*m.n+16) {
+		if m.dense == nil {
+			m.dense = make([]sym, 0, 32)
+		}
 		for uint64(len(m.dense)) < idx {
 			m.dense = append(m.dense, sym{})
 		}

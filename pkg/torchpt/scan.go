@@ -593,7 +593,7 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 	case ')':
 		x := sym{kind: symTuple}
 		if s.live() {
-			x.v = &vTuple{}
+			x.v = s.vm.emptyTuple()
 		}
 		return s.push(x)
 	case 't', 0x91:
@@ -709,11 +709,12 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			return err
 		}
 		var g sym
+		module, gname := string(parts[0]), string(parts[1])
 		if bad {
-			g = s.unimportable(name, string(parts[0]), string(parts[1]))
+			g = s.unimportable(name, module, gname)
 		} else {
-			g = s.global(name, string(parts[0]), string(parts[1]))
-			s.vmGlobal(&g, string(parts[0]), string(parts[1]))
+			g = s.global(name, module, gname)
+			s.vmGlobal(&g, module, gname)
 		}
 		if code == 'i' {
 			items, err := s.popMark(name)

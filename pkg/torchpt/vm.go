@@ -48,6 +48,7 @@ type (
 	vTuple struct {
 		vNode
 		items []any
+		small [3]any // the items of a short tuple, in the same allocation
 	}
 	vList struct {
 		vNode
@@ -102,6 +103,16 @@ type vm struct {
 	err        error // why the VM stopped, when it was an error of its own
 	result     any   // the value STOP returned
 	ran        bool  // STOP was reached with the VM running
+	// empty is the pickle's empty tuple: one value, as in CPython.
+	empty *vTuple
+}
+
+// emptyTuple is EMPTY_TUPLE's value.
+func (m *vm) emptyTuple() *vTuple {
+	if m.empty == nil {
+		m.empty = &vTuple{}
+	}
+	return m.empty
 }
 
 // valueBudget is how many values a pickle of n bytes may decode to,
@@ -304,7 +315,12 @@ func (m *vm) snapshot(v any) (any, error) {
 
 // rebuild calls a tensor or parameter rebuild function.
 func (m *vm) rebuild(kind globalKind, args []any) (any, error) {
-	conv := make([]any, len(args))
+	var buf [8]any
+	conv := buf[:0]
+	if len(args) > len(buf) {
+		conv = make([]any, 0, len(args))
+	}
+	conv = conv[:len(args)]
 	for i, a := range args {
 		switch a.(type) {
 		case *Tensor, *Storage:
@@ -463,8 +479,8 @@ func (m *vm) conv(v any, depth int, keep bool) (out any, size, height int, err e
 		if x.odict {
 			d.Class = "collections.OrderedDict"
 		}
-		d.Keys = make([]any, len(x.entries))
-		d.Values = make([]any, len(x.entries))
+		kv := make([]any, 2*len(x.entries))
+		d.Keys, d.Values = kv[:len(x.entries):len(x.entries)], kv[len(x.entries):]
 		for i, e := range x.entries {
 			if d.Keys[i], err = at.conv(e.k); err != nil {
 				break
@@ -510,14 +526,12 @@ func (a convAt) conv(c any) (any, error) {
 	return o, err
 }
 
-// items converts the items of a tuple or list. When keep and no item
-// changes (only scalars, the common case of a shape or stride), the
-// items are used as they are.
+// items converts the items of a tuple or list. When no item changes
+// (only scalars, the common case of a shape or stride), the items are
+// used as they are: a tuple's never change, and a list's only grow (the
+// capacity is cut, so they cannot grow into the value).
 func (a convAt) items(items []any) ([]any, error) {
 	var out []any
-	if !a.keep {
-		out = make([]any, len(items))
-	}
 	for i, it := range items {
 		c, err := a.conv(it)
 		if err != nil {
@@ -590,7 +604,16 @@ func values(items []sym) []any {
 func (s *scanner) tuple(items []sym) sym {
 	x := tupleSym(items)
 	if s.live() {
-		x.v = &vTuple{items: values(items)}
+		t := &vTuple{}
+		if len(items) <= len(t.small) {
+			t.items = t.small[:len(items):len(items)]
+		} else {
+			t.items = make([]any, len(items))
+		}
+		for i, it := range items {
+			t.items[i] = it.value()
+		}
+		x.v = t
 	}
 	return x
 }
