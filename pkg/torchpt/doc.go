@@ -33,7 +33,9 @@
 // only where CPython's unpickler stops too. ScanFile sniffs files as
 // torch.load does (zip magic, then a tar header, then a pickle from byte 0
 // whatever else the file looks like) and scans all five pickles of a
-// legacy file whatever their first byte. Every storage's record size is
+// legacy file whatever their first byte; in the same walk it runs the
+// reader's VM and checks, so that a safe file the reader would refuse is
+// an error, without reading or scanning any pickle twice. Every storage's record size is
 // checked against its declared element count and every tensor view
 // against its storage before any data is read; a view may not address
 // more elements than its storage holds, so materialising tensors never
