@@ -4,9 +4,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/embtool/embtool/internal/testcorpus"
 )
 
 // TestVMSharesMemo: a container the memo shares is one Go value, with
@@ -107,19 +108,14 @@ func TestVMHostileRepeats(t *testing.T) {
 	}
 	builds := p.stop()
 	for name, b := range map[string][]byte{"set of a tuple": sets, "BUILD of an OrderedDict": builds} {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
+		var err, vmErr error
 		start := time.Now()
-		_, _, vmErr, err := scanAndBuild(b, "t", "t", nil, false)
-		took := time.Since(start)
-		runtime.ReadMemStats(&after)
-		alloc := after.TotalAlloc - before.TotalAlloc
-		t.Logf("%s: %d bytes, %v, %d bytes allocated, %v %v", name, len(b), took, alloc, err, vmErr)
-		if alloc > 200*uint64(len(b)) {
+		alloc := testcorpus.Allocated(func() { _, _, vmErr, err = scanAndBuild(b, "t", "t", nil, false) })
+		// Speed is shown by benchmarks, not asserted: the time is logged
+		// (the BUILD case walked the state's keys per BUILD: seconds).
+		t.Logf("%s: %d bytes, %v, %d bytes allocated, %v %v", name, len(b), time.Since(start), alloc, err, vmErr)
+		if alloc > 64*uint64(len(b))+1<<20 {
 			t.Errorf("%s: %d bytes allocated for a pickle of %d", name, alloc, len(b))
-		}
-		if took > 5*time.Second {
-			t.Errorf("%s: took %v", name, took)
 		}
 	}
 }
