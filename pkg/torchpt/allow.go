@@ -8,7 +8,7 @@ import (
 )
 
 // globalKind is what an allowed GLOBAL becomes in the data-only VM.
-type globalKind int
+type globalKind uint8
 
 const (
 	notAllowed globalKind = iota

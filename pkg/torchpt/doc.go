@@ -2,19 +2,26 @@
 // of torch.save since 1.6 and the legacy pre-1.6 format — without Python
 // and without ever executing a pickle.
 //
-// Reading happens in two passes. Scan walks each pickle opcode by opcode
-// and checks it against an allow-list of data-only globals (tensor and
+// Each pickle is read in one pass. The scan walks it opcode by opcode and
+// checks it against an allow-list of data-only globals (tensor and
 // parameter rebuilds, storage classes, OrderedDict, set, ParameterDict);
-// only then does gopickle's VM run, with every global bound to a fixed Go
-// constructor. Tensors come back as lazy views into storages; Load
-// materialises one.
+// embtool's data-only VM rides on the scan (vm.go): the scanner decodes
+// each opcode and operand once and the VM builds the value of each item it
+// pushes, with every global bound to a fixed Go stand-in. The value is
+// used only when the whole pickle passed the scan. Tensors come back as
+// lazy views into storages; Load materialises one.
 //
 // # Security
 //
 // No input makes this package import, call or execute anything named in a
 // file. Every opcode, operand length, memo index, stack depth and
-// container size is checked by Scan before the VM runs, and a panic inside
-// the VM is recovered into an error.
+// container size is checked by the scan before the VM runs the opcode;
+// the VM stops at the first opcode the reader refuses (outside
+// opInfo.allowed, or a finding without Options.AllowUnsafe) and at the
+// first defect the scan reads past. Its values are bounded in number
+// (valueBudget, counting what the memo shares once per reference), depth
+// and cycles before anything uses them, and a panic inside it is
+// recovered into an error.
 //
 // Scan reads a pickle as CPython's C unpickler under torch.load does, or
 // reports it unsafe ("ambiguous: ..."): text operands (INT, LONG, FLOAT,
@@ -26,7 +33,9 @@
 // only where CPython's unpickler stops too. ScanFile sniffs files as
 // torch.load does (zip magic, then a tar header, then a pickle from byte 0
 // whatever else the file looks like) and scans all five pickles of a
-// legacy file whatever their first byte. Every storage's record size is
+// legacy file whatever their first byte; in the same walk it runs the
+// reader's VM and checks, so that a safe file the reader would refuse is
+// an error, without reading or scanning any pickle twice. Every storage's record size is
 // checked against its declared element count and every tensor view
 // against its storage before any data is read; a view may not address
 // more elements than its storage holds, so materialising tensors never

@@ -215,7 +215,10 @@ func FuzzScan(f *testing.F) {
 			return // the reader refuses it before the VM (scanAndLoad)
 		}
 		allow := len(res.Findings) > 0
-		v, err := unpickle(b[:res.End], "fuzz", tpFuzzResolver(), allow)
+		_, v, vmErr, err := scanAndBuild(b, "fuzz", "fuzz", tpFuzzResolver(), allow)
+		if err == nil {
+			err = vmErr
+		}
 		if err != nil {
 			if strings.Contains(err.Error(), "malformed pickle: ") {
 				t.Fatalf("the VM panicked on a pickle Scan passed: %v", err)

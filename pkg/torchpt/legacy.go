@@ -58,44 +58,79 @@ func openLegacyPrefix(r io.ReaderAt, size, n int64, opts Options) (*File, error)
 		}
 	}
 	f := &File{Format: FormatLegacy}
-	lr := &legacyReader{f: f, size: size, storage: map[string]*Storage{}}
-	names := []string{"magic number", "protocol version", "sys_info", "data", "storage keys"}
-	values := make([]any, len(names))
+	lr := newLegacyReader(f, size)
+	var values [len(legacyPickles)]any
 	pos := int64(0)
-	for i, what := range names {
+	for i := range legacyPickles {
 		if pos >= int64(len(buf)) {
-			return nil, &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("file ends before the %s pickle", what)}
+			return nil, legacyMissing(i, pos)
 		}
-		record := fmt.Sprintf("pickle %d (%s)", i+1, what)
+		record := legacyRecord(i)
 		v, res, err := scanAndLoad(f, buf[pos:], record, lr.resolve, opts)
 		if err != nil {
-			if fe, ok := err.(*FormatError); ok && fe.Offset >= 0 {
-				fe.Offset += pos // Scan's offsets are within the pickle; the VM's are unknown (-1)
-			}
-			return nil, err
+			return nil, atPickle(err, pos)
 		}
 		values[i] = v
 		pos += res.End
-		if i == 0 {
-			if m, ok := v.(*big.Int); !ok || m.Cmp(legacyMagic()) != 0 {
-				return nil, &FormatError{Pkg: errPkg, Msg: "a pickle, but not a torch file (no torch magic number)"}
-			}
-		}
-		if i == 1 {
-			if p, ok := v.(int64); !ok || p != legacyProtocol {
-				return nil, unsupportedf("legacy protocol version %v", v)
-			}
+		if err := legacyCheck(i, v); err != nil {
+			return nil, err
 		}
 	}
-	f.Root = values[3]
-	keys, ok := values[4].(List)
-	if !ok {
-		return nil, &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("storage key list is a %s", pyTypeName(values[4]))}
-	}
-	if err := lr.placeStorages(r, keys, pos); err != nil {
+	if err := lr.finish(r, values[3], values[4], pos); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// legacyPickles name the five pickles of a legacy file.
+var legacyPickles = [...]string{"magic number", "protocol version", "sys_info", "data", "storage keys"}
+
+// legacyRecord names pickle i (from 0) in the reader's errors.
+func legacyRecord(i int) string { return fmt.Sprintf("pickle %d (%s)", i+1, legacyPickles[i]) }
+
+func newLegacyReader(f *File, size int64) *legacyReader {
+	return &legacyReader{f: f, size: size, storage: map[string]*Storage{}}
+}
+
+// legacyMissing is the error for a file that ends before pickle i.
+func legacyMissing(i int, pos int64) error {
+	return &FormatError{Pkg: errPkg, Offset: pos, Msg: fmt.Sprintf("file ends before the %s pickle", legacyPickles[i])}
+}
+
+// atPickle moves the offset of an error within the pickle at pos to the
+// file.
+func atPickle(err error, pos int64) error {
+	if fe, ok := err.(*FormatError); ok && fe.Offset >= 0 {
+		fe.Offset += pos
+	}
+	return err
+}
+
+// legacyCheck checks the value of pickle i: the magic number, the
+// protocol version.
+func legacyCheck(i int, v any) error {
+	switch i {
+	case 0:
+		if m, ok := v.(*big.Int); !ok || m.Cmp(legacyMagic()) != 0 {
+			return &FormatError{Pkg: errPkg, Msg: "a pickle, but not a torch file (no torch magic number)"}
+		}
+	case 1:
+		if p, ok := v.(int64); !ok || p != legacyProtocol {
+			return unsupportedf("legacy protocol version %v", v)
+		}
+	}
+	return nil
+}
+
+// finish takes the object and the storage key list, whose storages
+// begin at pos.
+func (lr *legacyReader) finish(r io.ReaderAt, root, keyList any, pos int64) error {
+	lr.f.Root = root
+	keys, ok := keyList.(List)
+	if !ok {
+		return &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("storage key list is a %s", pyTypeName(keyList))}
+	}
+	return lr.placeStorages(r, keys, pos)
 }
 
 // placeStorages walks the storage area, checking each element count

@@ -82,26 +82,34 @@ func OpenWith(r io.ReaderAt, size int64, opts Options) (*File, error) {
 	return f, nil
 }
 
-// scanAndLoad validates one pickle and, when it is safe (or unsafe is
-// allowed), runs the VM over it.
+// scanAndLoad validates one pickle and, in the same pass, decodes it
+// with the data-only VM; the value is returned only when the pickle is
+// safe (or unsafe is allowed) and holds no opcode the VM may not run.
 func scanAndLoad(f *File, data []byte, record string, resolve storageResolver, opts Options) (any, *ScanResult, error) {
-	res, err := Scan(data, record)
+	res, v, vmErr, err := scanAndBuild(data, record, record, resolve, opts.AllowUnsafe)
 	f.Scans = append(f.Scans, res)
 	if err != nil {
 		return nil, res, err
 	}
-	if len(res.Findings) > 0 && !opts.AllowUnsafe {
-		return nil, res, &UnsafeError{Findings: res.Findings}
+	if err := refusal(res, record, vmErr, opts.AllowUnsafe); err != nil {
+		return nil, res, err
+	}
+	return v, res, nil
+}
+
+// refusal is why the reader refuses a pickle the scan passed: a finding
+// (unless unsafe is allowed), an opcode the VM may not run, or the VM's
+// error. Offsets are within the pickle.
+func refusal(res *ScanResult, record string, vmErr error, allowUnsafe bool) error {
+	if len(res.Findings) > 0 && !allowUnsafe {
+		return &UnsafeError{Findings: res.Findings}
 	}
 	if code := res.disallowed; code != 0 {
-		// Never handed to the VM: torch.save does not write these, and
-		// gopickle's handling of some is costly (LONG4 decodes in time
-		// quadratic in its length).
-		return nil, res, unsupportedf("%s offset %d: pickle opcode %s (0x%02x), which torch.save never writes",
+		// Never run by the VM: torch.save does not write these.
+		return unsupportedf("%s offset %d: pickle opcode %s (0x%02x), which torch.save never writes",
 			record, res.disallowedAt, opcodes[code].name, code)
 	}
-	v, err := unpickle(data[:res.End], record, resolve, opts.AllowUnsafe)
-	return v, res, err
+	return vmErr
 }
 
 // storageFromID checks a persistent id ('storage', <class>, key, location,

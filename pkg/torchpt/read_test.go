@@ -920,9 +920,8 @@ func TestReadBuilt(t *testing.T) {
 					str("2").int(8).int(5).raw(0x87, 't', 'Q')
 			}, 0, []int64{2}, []int64{1})
 		}), tpKeyList("1"), tpLegacyStorage{"1", 10, ten}),
-		errIs: ErrFormat, errHas: []string{"pickle 4", `storage "1"`, "outside"},
-		// Found by the VM, which knows no offsets: none may be made up.
-		errNot: []string{"offset"},
+		// Found by the VM at the BINPERSID, byte 226 of the file.
+		errIs: ErrFormat, errHas: []string{"pickle 4", "offset 226:", `storage "1"`, "outside"},
 	})
 	add(readCase{
 		name: "legacy file with extra bytes after the storages",

@@ -46,8 +46,25 @@ func (k symKind) String() string { return symNames[k] }
 // and, for strings and globals, the text.
 type sym struct {
 	kind symKind
-	text string
 	gk   globalKind // for symGlobal
+	// stored marks a memo slot that holds an item (memo.dense).
+	stored bool
+	text   string
+	// v is the item's value when the VM runs (scanner.vm); see value.
+	v any
+}
+
+// value is the item's value in the VM: a string or bytes item is its
+// text, anything else v.
+func (x sym) value() any {
+	switch {
+	case x.v != nil:
+	case x.kind == symStr:
+		return x.text
+	case x.kind == symBytes:
+		return []byte(x.text)
+	}
+	return x.v
 }
 
 // Global is one global a pickle names (GLOBAL, STACK_GLOBAL or INST).
@@ -87,9 +104,13 @@ type ScanResult struct {
 // outside the allow-list. A structural defect is returned as an error
 // together with what was found up to it.
 func Scan(data []byte, record string) (*ScanResult, error) {
-	s := &scanner{data: data, res: &ScanResult{Record: record}, memo: map[uint64]sym{}, frameEnd: -1}
+	s := newScanner(data, record)
 	err := s.run()
 	return s.res, err
+}
+
+func newScanner(data []byte, record string) *scanner {
+	return &scanner{data: data, res: &ScanResult{Record: record}, frameEnd: -1, stack: make([]sym, 0, 32)}
 }
 
 type scanner struct {
@@ -101,13 +122,31 @@ type scanner struct {
 	stack     []sym
 	marks     []markRun // stack heights at each MARK, run-length coded
 	nmarks    int       // MARKs in marks
-	memo      map[uint64]sym
+	memo      memo
 	dictItems int
 	// frameEnd is the end of the current protocol-4 frame, -1 outside one.
 	frameEnd int
 	// softErr is the first defect after which CPython would read on: the
 	// scan records it and goes on, so that what follows is still seen.
 	softErr error
+	// vm, when set, runs over the pickle as it is scanned (scanAndBuild).
+	vm *vm
+}
+
+// live reports whether the VM runs: the values of the items pushed are
+// needed.
+func (s *scanner) live() bool { return s.vm != nil && !s.vm.stopped }
+
+// stopVM stops the VM for good: at an opcode it may not run, or at its
+// own error (err), which it reports only if nothing else refuses the
+// pickle first.
+func (s *scanner) stopVM(err error) {
+	if s.live() {
+		s.vm.stopped = true
+		if err != nil {
+			s.vm.err = s.vm.wrap(err, int64(s.op))
+		}
+	}
 }
 
 // fail is a defect at which CPython's unpickler stops too: nothing after
@@ -122,6 +161,7 @@ func (s *scanner) soft(format string, args ...any) {
 	if s.softErr == nil {
 		s.softErr = s.fail(format, args...)
 	}
+	s.stopVM(nil)
 }
 
 // ambiguous records that CPython may read the bytes at the current opcode
@@ -160,6 +200,9 @@ func (s *scanner) crossesFrame(end int) error {
 
 func (s *scanner) unsafe(op, name, why string) {
 	s.res.Findings = append(s.res.Findings, Finding{Record: s.res.Record, Offset: int64(s.op), Op: op, Name: name, Why: why})
+	if s.vm != nil && !s.vm.allowUnsafe {
+		s.stopVM(nil)
+	}
 }
 
 func (s *scanner) need(n uint64) ([]byte, error) {
@@ -175,18 +218,19 @@ func (s *scanner) need(n uint64) ([]byte, error) {
 	return b, nil
 }
 
-func (s *scanner) line() (string, error) {
+// line returns the text up to the next newline, which it skips.
+func (s *scanner) line() ([]byte, error) {
 	rest := s.data[s.pos:]
 	i := bytes.IndexByte(rest, '\n')
 	if i < 0 {
 		s.res.short = true
-		return "", s.fail("unterminated text operand")
+		return nil, s.fail("unterminated text operand")
 	}
 	if err := s.crossesFrame(s.pos + i + 1); err != nil {
-		return "", err
+		return nil, err
 	}
 	s.pos += i + 1
-	return string(rest[:i]), nil
+	return rest[:i:i], nil
 }
 
 func (s *scanner) push(x sym) error {
@@ -317,6 +361,11 @@ func (s *scanner) run() error {
 			return s.fail("unknown opcode 0x%02x", code)
 		}
 		s.opName = info.name
+		if !info.allowed && code != 'i' && code != 'o' && code != 0x92 {
+			// Never run by the VM; INST, OBJ and NEWOBJ_EX are findings,
+			// which it runs as inert calls under AllowUnsafe.
+			s.stopVM(nil)
+		}
 		arg, raw, err := s.operand(info)
 		if err != nil {
 			return err
@@ -368,17 +417,23 @@ func (s *scanner) operand(info *opInfo) (arg uint64, raw []byte, err error) {
 			arg = binary.LittleEndian.Uint64(b)
 		}
 	case argLine:
-		var l string
-		l, err = s.line()
-		raw = []byte(l)
+		raw, err = s.line()
 	case argTwoLine:
-		var a, c string
-		if a, err = s.line(); err == nil {
-			c, err = s.line()
+		start := s.pos
+		if _, err = s.line(); err == nil {
+			_, err = s.line()
 		}
-		raw = []byte(a + "\n" + c)
+		if err == nil {
+			raw = s.data[start : s.pos-1 : s.pos-1]
+		}
 	case argLen1, argLen4, argLen8:
-		width := map[operand]uint64{argLen1: 1, argLen4: 4, argLen8: 8}[info.arg]
+		width := uint64(1)
+		switch info.arg {
+		case argLen4:
+			width = 4
+		case argLen8:
+			width = 8
+		}
 		if b, err = s.need(width); err != nil {
 			return
 		}
@@ -436,8 +491,12 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		s.nmarks++
 		return nil
 	case '.':
-		if _, err := s.pop(name); err != nil {
+		x, err := s.pop(name)
+		if err != nil {
 			return err
+		}
+		if s.live() {
+			s.vm.result, s.vm.ran = x.value(), true
 		}
 		return nil
 	case '0':
@@ -488,12 +547,20 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		return s.push(sym{kind: symBytes, text: string(raw)})
 	case 0x8a:
 		if len(raw) == 0 {
-			// Python reads it as 0, but CPython never writes it and
-			// gopickle cannot decode it.
+			// Python reads it as 0, but CPython never writes it (and
+			// gopickle, embtool's earlier VM, could not decode it).
 			s.soft("LONG1 of no bytes")
 		}
-		return s.push(sym{kind: symOther})
+		x := sym{kind: symOther}
+		if s.live() {
+			x.v = decodeLong(raw)
+		}
+		return s.push(x)
 	case '}', 'd':
+		x := sym{kind: symDict}
+		if s.live() {
+			x.v = &vDict{}
+		}
 		if code == 'd' {
 			items, err := s.popMark(name)
 			if err != nil {
@@ -502,17 +569,33 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			if len(items)%2 != 0 {
 				return s.fail("DICT with an odd number of items")
 			}
-		}
-		return s.push(sym{kind: symDict})
-	case ']', 'l':
-		if code == 'l' {
-			if _, err := s.popMark(name); err != nil {
-				return err
+			if s.live() {
+				for i := 0; i < len(items); i += 2 {
+					x.v.(*vDict).set(items[i].value(), items[i+1].value())
+				}
 			}
 		}
-		return s.push(sym{kind: symList})
+		return s.push(x)
+	case ']', 'l':
+		x := sym{kind: symList}
+		if code == 'l' {
+			items, err := s.popMark(name)
+			if err != nil {
+				return err
+			}
+			if s.live() {
+				x.v = &vList{items: values(items)}
+			}
+		} else if s.live() {
+			x.v = &vList{}
+		}
+		return s.push(x)
 	case ')':
-		return s.push(sym{kind: symTuple})
+		x := sym{kind: symTuple}
+		if s.live() {
+			x.v = s.vm.emptyTuple()
+		}
+		return s.push(x)
 	case 't', 0x91:
 		items, err := s.popMark(name)
 		if err != nil {
@@ -521,22 +604,32 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if code == 0x91 {
 			return s.push(sym{kind: symSet})
 		}
-		return s.push(tupleSym(items))
+		return s.push(s.tuple(items))
 	case 0x85, 0x86, 0x87:
 		n := int(code - 0x84)
 		if len(s.stack)-s.base() < n {
 			return s.fail("%s on a stack of %d items", name, len(s.stack)-s.base())
 		}
-		items := append([]sym(nil), s.stack[len(s.stack)-n:]...)
+		var buf [3]sym
+		items := buf[:copy(buf[:], s.stack[len(s.stack)-n:])]
 		s.stack = s.stack[:len(s.stack)-n]
-		return s.push(tupleSym(items))
+		return s.push(s.tuple(items))
 	case 0x8f:
-		return s.push(sym{kind: symSet})
+		x := sym{kind: symSet}
+		if s.live() {
+			x.v = &vSet{}
+		}
+		return s.push(x)
 	case 'a':
-		if _, err := s.pop(name); err != nil {
+		x, err := s.pop(name)
+		if err != nil {
 			return err
 		}
-		return s.expectTop(name, symList)
+		if err := s.expectTop(name, symList); err != nil {
+			return err
+		}
+		s.vmAppend(x)
+		return nil
 	case 'e':
 		items, err := s.popMark(name)
 		if err != nil {
@@ -547,16 +640,25 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			_, err := s.top(name)
 			return err
 		}
-		return s.expectTop(name, symList)
+		if err := s.expectTop(name, symList); err != nil {
+			return err
+		}
+		s.vmAppend(items...)
+		return nil
 	case 's':
-		if _, err := s.pop(name); err != nil {
+		v, err := s.pop(name)
+		if err != nil {
 			return err
 		}
 		key, err := s.pop(name)
 		if err != nil {
 			return err
 		}
-		return s.countItems(name, []sym{key}, 1)
+		if err := s.countItems(name, []sym{key}, 1); err != nil {
+			return err
+		}
+		s.vmSetItems(key, v)
+		return nil
 	case 'u':
 		items, err := s.popMark(name)
 		if err != nil {
@@ -569,7 +671,11 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if len(items)%2 != 0 {
 			return s.fail("SETITEMS with an odd number of items (%d)", len(items))
 		}
-		return s.countItems(name, items, 2)
+		if err := s.countItems(name, items, 2); err != nil {
+			return err
+		}
+		s.vmSetItems(items...)
+		return nil
 	case 0x90:
 		items, err := s.popMark(name)
 		if err != nil {
@@ -584,7 +690,15 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 				s.soft("ADDITEMS of a bytes item, which embtool cannot hold in a set")
 			}
 		}
-		return s.expectTop(name, symSet)
+		if err := s.expectTop(name, symSet); err != nil {
+			return err
+		}
+		if s.live() {
+			if t, _ := s.top(name); t.kind != symSet || !isSet(t.v) {
+				s.stopVM(fmt.Errorf("ADDITEMS to a %s", vmTypeName(t.value())))
+			}
+		}
+		return nil
 	case 'c', 'i':
 		parts := bytes.SplitN(raw, []byte{'\n'}, 2)
 		if code == 'i' && len(s.marks) == 0 {
@@ -595,17 +709,24 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			return err
 		}
 		var g sym
+		module, gname := string(parts[0]), string(parts[1])
 		if bad {
-			g = s.unimportable(name, string(parts[0]), string(parts[1]))
+			g = s.unimportable(name, module, gname)
 		} else {
-			g = s.global(name, string(parts[0]), string(parts[1]))
+			g = s.global(name, module, gname)
+			s.vmGlobal(&g, module, gname)
 		}
 		if code == 'i' {
-			if _, err := s.popMark(name); err != nil {
+			items, err := s.popMark(name)
+			if err != nil {
 				return err
 			}
 			s.unsafe(name, g.text, "INST instantiates a class directly")
-			return s.push(sym{kind: symOther})
+			x := sym{kind: symOther}
+			if s.live() {
+				x.v = s.vmResult(s.vm.instantiate(g.v, values(items)))
+			}
+			return s.push(x)
 		}
 		return s.push(g)
 	case 0x93: // STACK_GLOBAL
@@ -627,7 +748,9 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if bad {
 			return s.push(s.unimportable(name, m.text, n.text))
 		}
-		return s.push(s.global(name, m.text, n.text))
+		g := s.global(name, m.text, n.text)
+		s.vmGlobal(&g, m.text, n.text)
+		return s.push(g)
 	case 'o':
 		items, err := s.popMark(name)
 		if err != nil {
@@ -638,7 +761,15 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			target = items[0].text
 		}
 		s.unsafe(name, target, "OBJ instantiates a class directly")
-		return s.push(sym{kind: symOther})
+		x := sym{kind: symOther}
+		if s.live() {
+			if len(items) == 0 {
+				s.stopVM(fmt.Errorf("OBJ without a class"))
+			} else {
+				x.v = s.vmResult(s.vm.instantiate(items[0].value(), values(items[1:])))
+			}
+		}
+		return s.push(x)
 	case 0x82, 0x83, 0x84:
 		// copyreg's extension registry is empty in CPython and torch
 		// (nothing calls copyreg.add_extension), so CPython raises
@@ -655,11 +786,16 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		if err != nil {
 			return err
 		}
+		x := sym{kind: symStorage}
 		if id.kind == symGlobal {
 			// A legacy ('module', cls, file, source) id: it stands for the class.
-			return s.push(id)
+			x = id
 		}
-		return s.push(sym{kind: symStorage})
+		x.v = nil
+		if s.live() {
+			x.v = s.vmResult(s.vm.persistent(id.value()))
+		}
+		return s.push(x)
 	case 'P':
 		return s.push(sym{kind: symStorage})
 	case 'q', 'r', 'p':
@@ -673,7 +809,7 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 		}
 		return s.put(name, idx)
 	case 0x94:
-		return s.put(name, uint64(len(s.memo)))
+		return s.put(name, uint64(s.memo.len()))
 	case 'h', 'j', 'g':
 		idx := arg
 		if code == 'g' {
@@ -683,7 +819,7 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 			}
 			idx = v
 		}
-		x, ok := s.memo[idx]
+		x, ok := s.memo.get(idx)
 		if !ok {
 			return s.fail("%s of memo index %d that was never stored", name, idx)
 		}
@@ -697,7 +833,11 @@ func (s *scanner) step(code byte, info *opInfo, arg uint64, raw []byte) error {
 	}
 	// Every remaining opcode pushes one plain value (ints, floats, None,
 	// booleans).
-	return s.push(sym{kind: symOther})
+	x := sym{kind: symOther}
+	if s.live() {
+		x.v = scalar(code, arg)
+	}
+	return s.push(x)
 }
 
 // tupleSym is a tuple; a legacy-format persistent id ('module', <class>,
@@ -714,10 +854,10 @@ func (s *scanner) put(name string, idx uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := s.memo[idx]; !ok && len(s.memo) >= maxMemo {
+	if !s.memo.has(idx) && s.memo.len() >= maxMemo {
 		return s.ambiguous("the memo exceeds %d entries; embtool does not follow the pickle further, CPython would", maxMemo)
 	}
-	s.memo[idx] = x
+	s.memo.put(idx, x)
 	return nil
 }
 
@@ -772,31 +912,44 @@ func (s *scanner) reduce() error {
 	if err != nil {
 		return err
 	}
+	x := s.reduced(fn, args)
+	if s.live() {
+		if t, ok := args.value().(*vTuple); ok {
+			x.v = s.vmResult(s.vm.call(fn.value(), t.items))
+		} else {
+			s.stopVM(fmt.Errorf("REDUCE arguments are a %s, not a tuple", vmTypeName(args.value())))
+		}
+	}
+	return s.push(x)
+}
+
+// reduced is what the scan knows of REDUCE's result.
+func (s *scanner) reduced(fn, args sym) sym {
 	if fn.kind != symGlobal {
 		s.unsafe("REDUCE", "", fmt.Sprintf("calls a %s, not a named global", fn.kind))
-		return s.push(sym{kind: symOther})
+		return sym{kind: symOther}
 	}
 	if fn.gk != notAllowed && args.kind != symTuple {
 		s.soft("REDUCE arguments are a %s, not a tuple", args.kind)
-		return s.push(sym{kind: symOther})
+		return sym{kind: symOther}
 	}
 	switch fn.gk {
 	case kRebuildTensor, kRebuildParameter, kRebuildParameterWithState:
-		return s.push(sym{kind: symTensor})
+		return sym{kind: symTensor}
 	case kOrderedDict:
-		return s.push(sym{kind: symODict})
+		return sym{kind: symODict}
 	case kSet:
-		return s.push(sym{kind: symSet})
+		return sym{kind: symSet}
 	case kInert:
-		return s.push(sym{kind: symInert, text: fn.text})
+		return sym{kind: symInert, text: fn.text}
 	case notAllowed:
 		// Already reported at the GLOBAL; name the call too, since that is
 		// where the code would run.
 		s.unsafe("REDUCE", fn.text, "would call it")
-		return s.push(sym{kind: symOther})
+		return sym{kind: symOther}
 	}
 	s.soft("REDUCE calls %s, which is not callable data", fn.text)
-	return s.push(sym{kind: symOther})
+	return sym{kind: symOther}
 }
 
 func (s *scanner) newobj(code byte) error {
@@ -805,27 +958,44 @@ func (s *scanner) newobj(code byte) error {
 	if code == 0x92 {
 		pops = 3
 	}
-	var cls sym
+	var popped [3]sym // kwargs (NEWOBJ_EX), args, class
 	for i := 0; i < pops; i++ {
 		x, err := s.pop(name)
 		if err != nil {
 			return err
 		}
-		cls = x
+		popped[3-pops+i] = x
 	}
-	if code == 0x92 {
+	cls, args := popped[2], popped[1]
+	var x sym
+	switch {
+	case code == 0x92:
 		s.unsafe(name, cls.text, "NEWOBJ_EX is never used by torch.save")
-		return s.push(sym{kind: symOther})
+		x = sym{kind: symOther}
+	case cls.kind == symGlobal && cls.gk == kParameterDict:
+		x = sym{kind: symPDict, text: cls.text}
+	default:
+		s.unsafe(name, cls.text, "instantiates a class that is not allowed")
+		x = sym{kind: symOther}
 	}
-	if cls.kind == symGlobal && cls.gk == kParameterDict {
-		return s.push(sym{kind: symPDict, text: cls.text})
+	if s.live() {
+		t, ok := args.value().(*vTuple)
+		switch {
+		case !ok:
+			s.stopVM(fmt.Errorf("%s arguments are a %s, not a tuple", name, vmTypeName(args.value())))
+		case code == 0x92:
+			// The keyword arguments are one more argument.
+			x.v = s.vmResult(s.vm.newObj(cls.value(), len(t.items)+1))
+		default:
+			x.v = s.vmResult(s.vm.newObj(cls.value(), len(t.items)))
+		}
 	}
-	s.unsafe(name, cls.text, "instantiates a class that is not allowed")
-	return s.push(sym{kind: symOther})
+	return s.push(x)
 }
 
 func (s *scanner) build() error {
-	if _, err := s.pop("BUILD"); err != nil {
+	state, err := s.pop("BUILD")
+	if err != nil {
 		return err
 	}
 	x, err := s.top("BUILD")
@@ -834,8 +1004,13 @@ func (s *scanner) build() error {
 	}
 	switch x.kind {
 	case symPDict, symODict, symTensor, symInert:
-		return nil
+	default:
+		s.unsafe("BUILD", x.text, fmt.Sprintf("sets the state of a %s, which only code could use", x.kind))
 	}
-	s.unsafe("BUILD", x.text, fmt.Sprintf("sets the state of a %s, which only code could use", x.kind))
+	if s.live() {
+		if err := s.vm.build(x.value(), state.value()); err != nil {
+			s.stopVM(err)
+		}
+	}
 	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 
+	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/sniff"
 )
 
@@ -28,6 +30,8 @@ type FileScan struct {
 	// Records is a torch zip's directory as embtool reads it (nil when the
 	// archive could not be read or is ambiguous).
 	Records []ZipRecord
+	// reopen: the walk could not check the file as the reader does.
+	reopen bool
 }
 
 // Verdict is unsafe when any pickle names something outside the
@@ -91,8 +95,10 @@ func ScanFile(r io.ReaderAt, size int64) *FileScan {
 		s.Err = unsupportedf("PYTORCH1 archive from the 2018 preview release")
 	}
 	// A torch file whose pickles are safe must still hold together:
-	// storages of the declared size, views inside them.
-	if (s.Format == FormatZip || s.Format == FormatLegacy) && s.Err == nil && len(s.Findings()) == 0 {
+	// storages of the declared size, views inside them. The walks above
+	// ran the reader's VM and checks as they scanned; only a legacy file
+	// whose pickles run past what the reader reads of them is read again.
+	if s.reopen && s.Err == nil && len(s.Findings()) == 0 {
 		if _, err := OpenWith(r, size, Options{}); err != nil {
 			s.Err = err
 		}
@@ -107,12 +113,33 @@ func ScanFile(r io.ReaderAt, size int64) *FileScan {
 // next ones are still scanned, in case CPython reads that pickle as the
 // magic number too; their defects do not count, as bytes after a bare
 // pickle need not be a pickle, but their globals and findings do.
+//
+// The pickles of a legacy file are decoded by the reader's VM as they are
+// scanned, and the file is checked as the reader (openLegacy) checks it:
+// when nothing else is wrong, the reader's error is the file's.
 func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
 	s.Format = "pickle"
 	pos := int64(0)
+	var (
+		lr      *legacyReader
+		values  [len(legacyPickles)]any
+		openErr error // the first error of the reader's checks
+		n       int   // pickles scanned
+		head    fileHead
+	)
 	for i := 0; i < 5 && pos < size; i++ {
 		extra := i > 0 && s.Format != FormatLegacy
-		res, err := scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1))
+		var (
+			res     *ScanResult
+			err     error
+			v       any
+			refused error
+		)
+		if lr != nil {
+			res, v, refused, err = scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1), legacyRecord(i), lr.resolve, &head)
+		} else {
+			res, _, _, err = scanAt(r, size, pos, fmt.Sprintf("pickle %d", i+1), "", nil, nil)
+		}
 		if extra && res.End == 0 && len(res.Findings) == 0 {
 			return // not a pickle: bytes after a bare pickle
 		}
@@ -126,29 +153,66 @@ func (s *FileScan) scanPickles(r io.ReaderAt, size int64) {
 				return // CPython stops here too, or embtool cannot follow
 			}
 		}
+		if lr != nil && openErr == nil {
+			values[i] = v
+			if openErr = refused; openErr == nil {
+				openErr = legacyCheck(i, v)
+			}
+		}
 		if i == 0 && isLegacyMagic(r, res.End) {
 			s.Format = FormatLegacy
+			lr = newLegacyReader(&File{Format: FormatLegacy}, size)
+			values[0] = new(big.Int).Set(legacyMagic())
 		}
 		pos += res.End
+		n = i + 1
+	}
+	if lr == nil || s.Err != nil || len(s.Findings()) > 0 {
+		return
+	}
+	switch {
+	case pos > min(size, MaxPickleSize):
+		// The reader reads the pickles from the first MaxPickleSize bytes.
+		s.reopen = true
+	case openErr != nil:
+		s.Err = openErr
+	case n < len(legacyPickles):
+		s.Err = legacyMissing(n, pos)
+	default:
+		s.Err = lr.finish(r, values[3], values[4], pos)
 	}
 }
 
 // scanAt scans the pickle at pos, reading a growing prefix of the file
 // (a safetensors file whose first byte is an opcode is not read whole).
-// Offsets in the result are those of the file.
-func scanAt(r io.ReaderAt, size, pos int64, record string) (*ScanResult, error) {
+// Offsets in the result are those of the file. With resolve, the reader's
+// VM runs too: v is the value, refused why the reader refuses the pickle
+// (named vmRecord, as the reader names it).
+//
+// cache, when not nil, keeps what was read for the next pickles.
+func scanAt(r io.ReaderAt, size, pos int64, record, vmRecord string, resolve storageResolver, cache *fileHead) (res *ScanResult, v any, refused, serr error) {
 	limit := min(size-pos, MaxPickleSize)
 	window := min(int64(512), limit) // grows ×8: a data file that is no pickle costs one small read
+	if resolve != nil {
+		window = min(legacyFirstRead, limit) // a legacy file's pickle, read as the reader does
+	}
 	for {
-		buf := make([]byte, window)
-		n, err := r.ReadAt(buf, pos)
+		buf, n, err := cache.read(r, pos, window)
 		if int64(n) < window {
 			if err == nil {
 				err = io.ErrUnexpectedEOF
 			}
-			return &ScanResult{Record: record}, &FormatError{Pkg: errPkg, Record: record, Offset: pos + int64(n), Msg: "reading the pickle: " + err.Error()}
+			return &ScanResult{Record: record}, nil, nil, &FormatError{Pkg: errPkg, Record: record, Offset: pos + int64(n), Msg: "reading the pickle: " + err.Error()}
 		}
-		res, serr := Scan(buf, record)
+		if resolve != nil {
+			var vmErr error
+			res, v, vmErr, serr = scanAndBuild(buf, record, vmRecord, resolve, false)
+			if serr == nil {
+				refused = atPickle(refusal(res, vmRecord, vmErr, false), pos)
+			}
+		} else {
+			res, serr = Scan(buf, record)
+		}
 		if serr != nil && res.short && window < limit {
 			window = min(window*8, limit)
 			continue
@@ -178,8 +242,39 @@ func scanAt(r io.ReaderAt, size, pos int64, record string) (*ScanResult, error) 
 			res.Findings = append(res.Findings, f)
 			serr = &UnsafeError{Findings: []Finding{f}}
 		}
-		return res, serr
+		return res, v, refused, serr
 	}
+}
+
+// fileHead is the start of a file, read once for the pickles of a legacy
+// file and grown as they need.
+type fileHead struct{ b []byte }
+
+// read returns the n bytes at pos, or fewer when the file ends first
+// (err says why): a slice of the file when it is in memory (memread),
+// else a read into a new buffer or, with h, into h's.
+func (h *fileHead) read(r io.ReaderAt, pos, n int64) ([]byte, int, error) {
+	if b, ok := memread.Slice(r, pos, n); ok {
+		return b, len(b), nil
+	}
+	if h == nil {
+		buf := make([]byte, n)
+		got, err := r.ReadAt(buf, pos)
+		return buf, got, err
+	}
+	if end := pos + n; int64(len(h.b)) < end {
+		grown := make([]byte, max(end, 2*int64(len(h.b))))
+		have := copy(grown, h.b)
+		got, err := r.ReadAt(grown[have:], int64(have))
+		h.b = grown[:have+got]
+		if int64(len(h.b)) < end {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return h.b[min(pos, int64(len(h.b))):], int(max(0, int64(len(h.b))-pos)), err
+		}
+	}
+	return h.b[pos : pos+n : pos+n], int(n), nil
 }
 
 // notPickle recognises the data-only formats an embeddings folder holds:

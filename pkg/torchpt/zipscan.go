@@ -28,7 +28,10 @@ func (s *FileScan) zipFinding(fd Finding) {
 
 // scanZip reads the archive with the same directory walker as the reader
 // (parseZipDir), reports an ambiguous archive or a TorchScript one as
-// unsafe, and scans every pickle record.
+// unsafe, and scans every pickle record. data.pkl's scan runs the
+// reader's VM too, resolving its storages and checking its views: when
+// nothing else is wrong, its refusal is the file's error, as the reader's
+// (openZip) would be.
 func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 	d, err := parseZipDir(r, size)
 	if err != nil {
@@ -50,6 +53,12 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 	if d.Prefix == "" && s.Err == nil {
 		s.Err = &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("zip entry %q is not in a folder, as torch.save writes", d.Entries[0].Name)}
 	}
+	z := &zipReader{r: r, f: &File{Format: FormatZip, Prefix: d.Prefix}, size: size, dir: d, storage: map[string]*Storage{}}
+	var main *zipEntry
+	if d.Prefix != "" {
+		main = d.lookup(d.Prefix + "/data.pkl")
+	}
+	var mainErr error // why the reader would refuse data.pkl
 	inflateErr := checkInflated(d.Entries, size)
 	if inflateErr != nil && s.Err == nil {
 		s.Err = inflateErr
@@ -84,13 +93,30 @@ func (s *FileScan) scanZip(r io.ReaderAt, size int64) {
 			}
 			continue
 		}
-		res, err := Scan(data, e.Name)
+		var res *ScanResult
+		if e == main {
+			var vmErr error
+			res, _, vmErr, err = scanAndBuild(data, e.Name, e.Name, z.resolve, false)
+			mainErr = refusal(res, e.Name, vmErr, false)
+		} else {
+			res, err = Scan(data, e.Name)
+		}
 		s.Pickles = append(s.Pickles, res)
 		if err != nil && s.Err == nil {
 			s.Err = err
 		}
 	}
-	if d.Prefix != "" && d.lookup(d.Prefix+"/data.pkl") == nil && s.Err == nil {
+	if d.Prefix != "" && main == nil && s.Err == nil {
 		s.Err = &FormatError{Pkg: errPkg, Offset: -1, Msg: fmt.Sprintf("zip archive has no %s/data.pkl record, torch needs one", d.Prefix)}
+	}
+	// A safe archive must still hold together: what the reader checks
+	// after the records, in its order (byteorder, then data.pkl's
+	// storages and views).
+	if s.Err == nil && len(s.Findings()) == 0 {
+		if err := z.readByteOrder(); err != nil {
+			s.Err = err
+		} else {
+			s.Err = mainErr
+		}
 	}
 }
