@@ -2,6 +2,14 @@
 // and every writer consumes: a dtype, a shape and little-endian row-major
 // bytes. It also holds the float conversions (f16, bf16, f64 widening and
 // round-to-nearest-even narrowing) and the float kernels used by merge.
+//
+// # Security
+//
+// Sizes from shapes are overflow-checked (NumElements, ByteSize), and New
+// refuses data whose length differs from the shape's. The one use of
+// package unsafe, DecodeFloat32s's copy of float32 bytes on a
+// little-endian host, is bounded by the destination's length and the
+// source's, whatever a file says.
 package tensor
 
 // DType names an element type with the names safetensors uses.

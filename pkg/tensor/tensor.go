@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Tensor is a dense, row-major, little-endian tensor held in memory.
@@ -169,9 +170,14 @@ func DecodeFloat32s(dst []float32, src []byte, dt DType) int {
 	dst = dst[:n]
 	switch dt {
 	case F32:
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i : 4*i+4]))
+		if littleEndianHost {
+			// The stored bytes are the values' bytes: one memmove. (The
+			// loop below ran at a quarter of the speed of reading the
+			// file; it was 8% of inspect's CPU over a folder.)
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst)), src)
+			break
 		}
+		decodeF32(dst, src)
 	case F64:
 		for i := range dst {
 			dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i : 8*i+8])))
@@ -293,4 +299,15 @@ func (t *Tensor) CountNonFinite() (nan, inf int) {
 		}
 	}
 	return nan, inf
+}
+
+// littleEndianHost: float32 values in memory have the byte order they
+// are stored in.
+var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// decodeF32 decodes little-endian float32 values on any host.
+func decodeF32(dst []float32, src []byte) {
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i : 4*i+4]))
+	}
 }

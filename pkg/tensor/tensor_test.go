@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -323,6 +324,33 @@ func TestDTypeTable(t *testing.T) {
 	for _, d := range []DType{"", "f32", "F8", "F8_E4M3FN", "Q4"} {
 		if d.Known() || d.Bits() != 0 || d.Size() != 0 || d.Order() != 0 {
 			t.Errorf("%q: known", d)
+		}
+	}
+}
+
+// TestDecodeFloat32sF32: the host-order copy and the portable loop decode
+// every bit pattern alike (NaN payloads and signalling NaNs included),
+// for lengths around every remainder and with src longer or shorter than
+// dst.
+func TestDecodeFloat32sF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for n := 0; n < 40; n++ {
+		src := make([]byte, 4*n+rng.IntN(4))
+		for i := range src {
+			src[i] = byte(rng.Uint32())
+		}
+		for _, dn := range []int{n, n + 3, max(n-2, 0)} {
+			got, want := make([]float32, dn), make([]float32, dn)
+			k := DecodeFloat32s(got, src, F32)
+			decodeF32(want[:k], src)
+			if k != min(dn, n) {
+				t.Fatalf("n=%d dst %d: decoded %d", n, dn, k)
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d element %d: %#08x, want %#08x", n, i, math.Float32bits(got[i]), math.Float32bits(want[i]))
+				}
+			}
 		}
 	}
 }
