@@ -63,7 +63,7 @@ func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) 
 // caller makes it and finishes it.
 func stream[T any](inputs []input, bar *progress, newWorker func() func(input) T, emit func(T)) {
 	workers := min(runtime.GOMAXPROCS(0), max(len(inputs), 1))
-	window := 4 * workers
+	window := 32 * workers
 	var (
 		mu            sync.Mutex
 		room          = sync.NewCond(&mu)
