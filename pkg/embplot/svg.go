@@ -3,7 +3,6 @@ package embplot
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/xml"
 	"fmt"
 	"image"
 	"image/color"
@@ -70,7 +69,7 @@ func (s *svgDoc) text(x, y int, str string, a anchor, st textStyle) {
 	}
 	// The baseline of a line whose centre is y.
 	fmt.Fprintf(&s.buf, `<text x="%d" y="%d" %s>`, x, y+4, attrs)
-	xml.EscapeText(&s.buf, []byte(str)) // bytes.Buffer writes never fail
+	escapeText(&s.buf, str)
 	s.buf.WriteString("</text>\n")
 }
 
@@ -94,4 +93,32 @@ func (s *svgDoc) heat(x, y, w, h int, g *grid) {
 	}
 	fmt.Fprintf(&s.buf, "<image x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" preserveAspectRatio=\"none\" image-rendering=\"optimizeSpeed\" style=\"image-rendering:pixelated\" xlink:href=\"data:image/png;base64,%s\"/>\n",
 		x, y, w, h, base64.StdEncoding.EncodeToString(p.Bytes()))
+}
+
+// escapeText writes str as XML character data: &, <, >, and both quotes
+// as entities, as encoding/xml's EscapeText does (importing encoding/xml
+// cost every run of embtool its package initialisation). Text here is
+// printable ASCII, names being reduced to it; any other byte becomes '?',
+// so no input can make the document ill-formed.
+func escapeText(buf *bytes.Buffer, str string) {
+	for _, c := range []byte(str) {
+		switch {
+		case c < 0x20 || c >= 0x7F:
+			c = '?'
+		}
+		switch c {
+		case '&':
+			buf.WriteString("&amp;")
+		case '<':
+			buf.WriteString("&lt;")
+		case '>':
+			buf.WriteString("&gt;")
+		case '"':
+			buf.WriteString("&#34;")
+		case '\'':
+			buf.WriteString("&#39;")
+		default:
+			buf.WriteByte(c)
+		}
+	}
 }

@@ -160,3 +160,41 @@ func TestWideRowsAreReduced(t *testing.T) {
 		t.Errorf("strip image %v", info.images[0])
 	}
 }
+
+// TestEscapeText: every byte comes out as well-formed character data that
+// reads back as the printable ASCII put in (anything else as '?'), the
+// same text encoding/xml's EscapeText gives for printable ASCII.
+func TestEscapeText(t *testing.T) {
+	var in []byte
+	for c := 0; c < 256; c++ {
+		in = append(in, byte(c))
+	}
+	in = append(in, "a&b<c>d\"e'f"...)
+	var buf bytes.Buffer
+	buf.WriteString("<t>")
+	escapeText(&buf, string(in))
+	buf.WriteString("</t>")
+	var got struct {
+		Text string `xml:",chardata"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("ill-formed: %v\n%s", err, buf.Bytes())
+	}
+	want := []byte(nil)
+	for _, c := range in {
+		if c < 0x20 || c >= 0x7F {
+			c = '?'
+		}
+		want = append(want, c)
+	}
+	if got.Text != string(want) {
+		t.Errorf("read back %q, want %q", got.Text, want)
+	}
+	var a, b bytes.Buffer
+	printable := "a&b<c>d\"e'f ~!"
+	escapeText(&a, printable)
+	xml.EscapeText(&b, []byte(printable))
+	if a.String() != b.String() {
+		t.Errorf("%q: %q, encoding/xml %q", printable, a.String(), b.String())
+	}
+}
