@@ -16,6 +16,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/embtool/embtool/internal/memread"
 )
 
 // Format is what a file's first bytes say it is.
@@ -46,8 +48,13 @@ const (
 // magic at 257 and a few lines of text.
 const HeadSize = 512
 
-// Head reads the first min(size, HeadSize) bytes of r.
+// Head reads the first min(size, HeadSize) bytes of r: a slice of r's
+// own bytes, not a copy, when r is a memread.Reader (the caller must not
+// write to it).
 func Head(r io.ReaderAt, size int64) ([]byte, error) {
+	if b, ok := memread.Slice(r, 0, min(max(size, 0), HeadSize)); ok {
+		return b, nil
+	}
 	head := make([]byte, min(max(size, 0), HeadSize))
 	n, err := r.ReadAt(head, 0)
 	if err == io.EOF && n == len(head) {

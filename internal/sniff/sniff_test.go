@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"testing"
+
+	"github.com/embtool/embtool/internal/memread"
 )
 
 func TestDetect(t *testing.T) {
@@ -66,6 +68,15 @@ func TestHead(t *testing.T) {
 	}
 	if _, err := Head(bytes.NewReader(b[:10]), 100); err == nil {
 		t.Errorf("a file shorter than its size: no error")
+	}
+	// A file already in memory is not copied: the head is its own bytes.
+	m := memread.New(b)
+	var h []byte
+	if n := testing.AllocsPerRun(10, func() { h, _ = Head(m, 1000) }); n != 0 || len(h) != HeadSize || &h[0] != &b[0] {
+		t.Errorf("memread: %v allocations, %d bytes, shared %v", n, len(h), &h[0] == &b[0])
+	}
+	if _, err := Head(memread.New(b[:10]), 100); err == nil {
+		t.Errorf("memread shorter than its size: no error")
 	}
 }
 

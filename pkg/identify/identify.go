@@ -2,6 +2,7 @@ package identify
 
 import (
 	"archive/zip"
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -19,7 +20,7 @@ import (
 func File(r io.ReaderAt, size int64, name string) *Result {
 	res := &Result{Kind: KindUnknown}
 	head, err := sniff.Head(r, size)
-	res.Start = head[:min(len(head), 16)]
+	res.Start = bytes.Clone(head[:min(len(head), 16)]) // head may be the caller's buffer
 	if err != nil {
 		res.Err = err
 		return res

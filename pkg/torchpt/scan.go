@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -105,12 +106,39 @@ type ScanResult struct {
 // together with what was found up to it.
 func Scan(data []byte, record string) (*ScanResult, error) {
 	s := newScanner(data, record)
+	defer s.release()
 	err := s.run()
 	return s.res, err
 }
 
+// scanners keeps scanners between pickles: their stack, MARK and memo
+// slices are reused, so a folder of small pickles does not allocate them
+// for each one.
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
+
 func newScanner(data []byte, record string) *scanner {
-	return &scanner{data: data, res: &ScanResult{Record: record}, frameEnd: -1, stack: make([]sym, 0, 32)}
+	s := scanners.Get().(*scanner)
+	stack, marks, dense := s.stack[:0], s.marks[:0], s.memo.dense[:0]
+	if stack == nil {
+		stack = make([]sym, 0, 32)
+	}
+	*s = scanner{data: data, res: &ScanResult{Record: record}, frameEnd: -1, stack: stack, marks: marks}
+	s.memo.dense = dense
+	return s
+}
+
+// release returns s to the pool, its slices cleared so that they keep no
+// value of the pickle alive; a scanner grown large by a big pickle is
+// left to the garbage collector.
+func (s *scanner) release() {
+	const keep = 1 << 12
+	if cap(s.stack) > keep || cap(s.memo.dense) > keep || cap(s.marks) > keep {
+		return
+	}
+	clear(s.stack[:cap(s.stack)])
+	clear(s.memo.dense[:cap(s.memo.dense)])
+	*s = scanner{stack: s.stack[:0], marks: s.marks[:0], memo: memo{dense: s.memo.dense[:0]}}
+	scanners.Put(s)
 }
 
 type scanner struct {

@@ -138,6 +138,7 @@ var (
 func scanAndBuild(data []byte, record, vmRecord string, resolve storageResolver, allowUnsafe bool) (res *ScanResult, v any, vmErr, err error) {
 	m := &vm{record: vmRecord, resolve: resolve, allowUnsafe: allowUnsafe, left: valueBudget(len(data))}
 	s := newScanner(data, record)
+	defer s.release()
 	s.vm = m
 	defer func() {
 		if p := recover(); p != nil {
