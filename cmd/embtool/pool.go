@@ -52,6 +52,11 @@ func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) 
 	return out
 }
 
+// windowPerWorker is how many results per worker may wait for the ones
+// before them: enough that behind one large file the other workers go on
+// with many small ones (4 made them stop after four).
+const windowPerWorker = 32
+
 // stream runs the function each worker gets from newWorker (one per CPU,
 // so a worker can keep buffers between its inputs) over the inputs, and
 // calls emit with each result in input order as soon as it and every one
@@ -63,7 +68,7 @@ func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) 
 // caller makes it and finishes it.
 func stream[T any](inputs []input, bar *progress, newWorker func() func(input) T, emit func(T)) {
 	workers := min(runtime.GOMAXPROCS(0), max(len(inputs), 1))
-	window := 32 * workers
+	window := windowPerWorker * workers
 	var (
 		mu            sync.Mutex
 		room          = sync.NewCond(&mu)

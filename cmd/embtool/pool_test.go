@@ -19,7 +19,7 @@ func TestStreamOrderAndWindow(t *testing.T) {
 	for i := range inputs {
 		inputs[i].path = fmt.Sprint(i)
 	}
-	window := 4 * min(runtime.GOMAXPROCS(0), len(inputs))
+	window := windowPerWorker * min(runtime.GOMAXPROCS(0), len(inputs))
 	var started, emitted, maxAhead, workers atomic.Int64
 	var got []string
 	stream(inputs, nil, func() func(input) string {

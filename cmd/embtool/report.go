@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -148,7 +149,7 @@ func inspectFile(path string, rd *embedding.Reader, withChecksum bool) report {
 	}
 	r.Kind = string(identify.KindEmbedding)
 	if err != nil {
-		r.Error = err.Error()
+		r.Error = fileError(path, err)
 		r.Kind = string(identify.KindUnknown)
 		if id := embedding.Identified(err); id != nil {
 			r.Kind = string(id.Kind)
@@ -243,4 +244,15 @@ func summarise(ns []float64) *normSummary {
 	}
 	s.Mean /= float64(len(ns))
 	return s
+}
+
+// fileError is err's text for a line that already names path: an
+// *fs.PathError about that same path is said without it ("open X: is a
+// named pipe" under "X:" would name X twice).
+func fileError(path string, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path && err == error(pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }

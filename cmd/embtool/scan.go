@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/embtool/embtool/internal/inputfile"
 	"github.com/embtool/embtool/pkg/scan"
 	"github.com/embtool/embtool/pkg/torchpt"
 	"github.com/spf13/pflag"
@@ -107,18 +107,13 @@ func scanPath(in input) scanReport {
 		r.Verdict, r.Error = torchpt.VerdictError, in.err.Error()
 		return r
 	}
-	f, err := os.Open(in.path)
+	f, size, err := inputfile.Open(in.path)
 	if err != nil {
-		r.Verdict, r.Error = torchpt.VerdictError, err.Error()
+		r.Verdict, r.Error = torchpt.VerdictError, fileError(in.path, err)
 		return r
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		r.Verdict, r.Error = torchpt.VerdictError, err.Error()
-		return r
-	}
-	s := scan.File(f, st.Size())
+	s := scan.File(f, size)
 	r.Verdict, r.Format, r.Records, r.Globals = s.Verdict, s.Format, s.Records, s.Globals
 	for _, fd := range s.Findings {
 		r.Findings = append(r.Findings, fd.String())

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/embtool/embtool/internal/inputfile"
 	"github.com/embtool/embtool/pkg/cliptok"
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/prompt"
@@ -190,19 +191,15 @@ var errEmptyFile = errors.New("empty file")
 // readVectorCount decodes one file through a file handle: no hash, and
 // only the parts the reader asks for.
 func readVectorCount(path string) (*embedding.Embedding, error) {
-	fh, err := os.Open(path)
+	fh, size, err := inputfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() == 0 {
+	if size == 0 {
 		return nil, errEmptyFile // A1111 skips these silently
 	}
-	e, err := embedding.Decode(fh, st.Size(), embedding.Options{})
+	e, err := embedding.Decode(fh, size, embedding.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/embtool/embtool/internal/inputfile"
 	"github.com/embtool/embtool/pkg/identify"
 	"github.com/embtool/embtool/pkg/torchpt"
 )
@@ -27,20 +27,11 @@ type Input struct {
 // Open opens and identifies the file at path. Only a failure to open or
 // stat it is an error: a damaged file is identified with ID.Err set.
 func Open(path string) (*Input, error) {
-	f, err := os.Open(path)
+	f, size, err := inputfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if st.IsDir() {
-		f.Close()
-		return nil, fmt.Errorf("%s is a directory", path)
-	}
-	return &Input{Path: path, Size: st.Size(), ID: identify.File(f, st.Size(), filepath.Base(path)), f: f}, nil
+	return &Input{Path: path, Size: size, ID: identify.File(f, size, filepath.Base(path)), f: f}, nil
 }
 
 // Close releases the file.

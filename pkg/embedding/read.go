@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
+	"github.com/embtool/embtool/internal/inputfile"
 	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/sniff"
 	"github.com/embtool/embtool/pkg/identify"
@@ -116,19 +116,11 @@ func readFile(path string, opts Options, keep *[]byte) (*Embedding, string, erro
 	} else if ok {
 		return decodeSmall(data, opts)
 	}
-	fh, err := os.Open(path)
+	fh, size, err := inputfile.Open(path)
 	if err != nil {
 		return nil, "", err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, "", err
-	}
-	if st.IsDir() {
-		return nil, "", fmt.Errorf("is a directory")
-	}
-	size := st.Size()
 	if size <= smallFile {
 		data := buffer(keep, size)
 		if _, err := io.ReadFull(fh, data); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/embtool/embtool/internal/inputfile"
 	"github.com/embtool/embtool/internal/memread"
 	"github.com/embtool/embtool/internal/testcorpus"
 )
@@ -154,7 +155,7 @@ func TestReadFileErrors(t *testing.T) {
 	} else if pe, ok := err.(*fs.PathError); !ok || pe.Op != "open" {
 		t.Errorf("missing file: %#v, want an open *fs.PathError", err)
 	}
-	if _, _, err := ReadFile(dir, Options{}); err == nil || err.Error() != "is a directory" {
+	if _, _, err := ReadFile(dir, Options{}); !errors.Is(err, inputfile.ErrNotRegular) {
 		t.Errorf("directory: %v", err)
 	}
 	empty := filepath.Join(dir, "empty.pt")

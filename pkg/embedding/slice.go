@@ -50,7 +50,7 @@ func ParseSlice(text string) (*Slice, error) {
 			continue
 		}
 		n, err := strconv.Atoi(p)
-		if err != nil || n > 1<<40 || n < -(1<<40) {
+		if err != nil || int64(n) > 1<<40 || int64(n) < -(1<<40) {
 			return nil, fmt.Errorf("slice %q: %q is not an integer", text, p)
 		}
 		nums[i] = &n
