@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/embtool/embtool/pkg/embedding"
@@ -71,6 +72,8 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		// The worker encoded the line (emit runs under the pool's lock).
 		if r.lineErr == nil {
 			out.Write(r.line)
+			*r.lineBuf = r.line[:0]
+			lines.Put(r.lineBuf)
 		} else {
 			// One record that cannot be encoded must not end the
 			// output: report it as failed and go on.
@@ -96,7 +99,8 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		return func(in input) report {
 			r := read(in)
 			if *asJSON {
-				r.line, r.lineErr = r.appendJSON(make([]byte, 0, 2048))
+				r.lineBuf = lines.Get().(*[]byte)
+				r.line, r.lineErr = r.appendJSON((*r.lineBuf)[:0])
 				r.line = append(r.line, '\n')
 			}
 			return r
@@ -244,3 +248,7 @@ func counts(m map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// lines recycles inspect --json's line buffers: a line lives from the
+// worker that encodes it until it is written, in path order.
+var lines = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}

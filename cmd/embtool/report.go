@@ -104,6 +104,7 @@ type report struct {
 	// the worker that read the file; lineErr says why it could not be.
 	line    []byte
 	lineErr error
+	lineBuf *[]byte // line's buffer, from and back to inspect's pool
 	// e is the embedding read, kept until --nearest has used it.
 	e *embedding.Embedding
 }

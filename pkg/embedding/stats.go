@@ -56,18 +56,14 @@ func statsOf(t *tensor.Tensor) vectorStats {
 	// the buffer holds at most two float32 per stored byte of F16 data.
 	const group = 4
 	g := min(group, n)
-	var stack [group * 1280]float32 // four rows of every embedding width (768, 1024, 1280)
-	buf := stack[:]
-	if g*w > len(buf) {
-		// Wider rows (a 1-D tensor is one row): a buffer kept between
-		// calls, so a folder of them does not allocate one per file.
-		p := wideRows.Get().(*[]float32)
-		defer wideRows.Put(p)
-		if cap(*p) < g*w {
-			*p = make([]float32, g*w)
-		}
-		buf = *p
+	// A buffer kept between calls (not a 20 KB array on the stack, which
+	// the garbage collector shrinks and the next call grows again).
+	p := rowBuffers.Get().(*[]float32)
+	defer rowBuffers.Put(p)
+	if cap(*p) < g*w {
+		*p = make([]float32, g*w)
 	}
+	buf := *p
 	var rows [group][]float32
 	reset := func() {
 		for i := range rows {
@@ -101,9 +97,8 @@ func statsOf(t *tensor.Tensor) vectorStats {
 	return st
 }
 
-// wideRows holds row buffers for statsOf's rows wider than its stack
-// buffer.
-var wideRows = sync.Pool{New: func() any { return new([]float32) }}
+// rowBuffers holds statsOf's row buffers.
+var rowBuffers = sync.Pool{New: func() any { return new([]float32) }}
 
 // statsOf64 is statsOf for float64 rows, whose squares can underflow to
 // zero or overflow: every value is looked at.
