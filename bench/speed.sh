@@ -139,7 +139,7 @@ print()
 print(f"embtool (2 workers) ÷ torch after import: wall {sl[E2][0] / sl[TL][0]:.2f}, CPU {sl[E2][1] / sl[TL][1]:.2f}; "
       f"embtool (1 worker) ÷ torch: wall {sl[E1][0] / sl[TL][0]:.2f}, CPU {sl[E1][1] / sl[TL][1]:.2f}.")
 print()
-print("### start to answer, one file (interleaved rounds; torch includes interpreter start and import torch)")
+print("### start to answer, one file (interleaved rounds, no shell; torch includes interpreter start and import torch)")
 print()
 print("| file | embtool ms (best / median) | torch loader ms (best / median) | speedup (medians) | load before → after |")
 print("|---|---:|---:|---:|---|")
