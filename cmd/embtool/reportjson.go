@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/embtool/embtool/internal/jsonstr"
 )
 
 // The JSON of inspect --json is written by hand: encoding/json's
@@ -24,15 +25,15 @@ func (r *report) appendJSON(b []byte) ([]byte, error) {
 			kind = "unknown"
 		}
 		b = appendKey(b, '{', "path")
-		b = appendJSONString(b, r.Path)
+		b = jsonstr.AppendGo(b, r.Path)
 		b = append(b, `,"ok":false`...)
 		if r.Skipped {
 			b = append(b, `,"skipped":true`...)
 		}
 		b = appendKey(b, ',', "kind")
-		b = appendJSONString(b, kind)
+		b = jsonstr.AppendGo(b, kind)
 		b = appendKey(b, ',', "error")
-		b = appendJSONString(b, r.Error)
+		b = jsonstr.AppendGo(b, r.Error)
 		b = appendOptString(b, "sha256", r.SHA256)
 		b = appendOptString(b, "hash", r.Hash)
 		if len(r.Unsafe) > 0 {
@@ -42,14 +43,14 @@ func (r *report) appendJSON(b []byte) ([]byte, error) {
 		return append(b, '}'), nil
 	}
 	b = appendKey(b, '{', "path")
-	b = appendJSONString(b, r.Path)
+	b = jsonstr.AppendGo(b, r.Path)
 	b = append(b, `,"ok":`...)
 	b = strconv.AppendBool(b, r.OK)
 	if r.Skipped {
 		b = append(b, `,"skipped":true`...)
 	}
 	b = appendKey(b, ',', "kind")
-	b = appendJSONString(b, r.Kind)
+	b = jsonstr.AppendGo(b, r.Kind)
 	b = appendOptString(b, "error", r.Error)
 	b = appendOptString(b, "name", r.Name)
 	b = appendKey(b, ',', "stored_name")
@@ -73,9 +74,9 @@ func (r *report) appendJSON(b []byte) ([]byte, error) {
 			}
 			t := &r.Tensors[i]
 			b = appendKey(b, '{', "key")
-			b = appendJSONString(b, t.Key)
+			b = jsonstr.AppendGo(b, t.Key)
 			b = appendKey(b, ',', "dtype")
-			b = appendJSONString(b, t.DType)
+			b = jsonstr.AppendGo(b, t.DType)
 			b = appendKey(b, ',', "shape")
 			b = appendInts(b, t.Shape)
 			b = appendKey(b, ',', "norms")
@@ -110,9 +111,9 @@ func (r *report) appendJSON(b []byte) ([]byte, error) {
 			} else {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonstr.AppendGo(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, r.Metadata[k])
+			b = jsonstr.AppendGo(b, r.Metadata[k])
 		}
 		b = append(b, '}')
 	}
@@ -156,14 +157,14 @@ func appendOptString(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendJSONString(appendKey(b, ',', key), s)
+	return jsonstr.AppendGo(appendKey(b, ',', key), s)
 }
 
 func appendStringPtr(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, *s)
+	return jsonstr.AppendGo(b, *s)
 }
 
 // appendStrings appends a JSON array of strings ([] when empty).
@@ -173,7 +174,7 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s)
+		b = jsonstr.AppendGo(b, s)
 	}
 	return append(b, ']')
 }
@@ -210,59 +211,4 @@ func appendEncoded(b []byte, v any) ([]byte, error) {
 		return b, err
 	}
 	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
-}
-
-// appendJSONString appends s as a JSON string the way encoding/json writes
-// it with HTML escaping off: `"` and `\` escaped, control characters as
-// \b \f \n \r \t or \u00XX, invalid UTF-8 as \ufffd, and U+2028 and
-// U+2029 escaped (JavaScript reads them as line ends).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -3,6 +3,8 @@ package safetensors
 import (
 	"strings"
 	"testing"
+
+	"github.com/embtool/embtool/internal/jsonstr"
 )
 
 func TestParseString(t *testing.T) {
@@ -74,7 +76,7 @@ func TestEscapeRoundTrip(t *testing.T) {
 	}
 	all = append(all, "", "é", "😀", "\u2028\u2029", "<>&", "\uFFFD", strings.Repeat(`\"`, 10))
 	for _, s := range all {
-		enc := appendJSONString(nil, s)
+		enc := jsonstr.AppendSerde(nil, s)
 		for _, c := range enc {
 			if c < 0x20 {
 				t.Fatalf("encoding of %q contains raw control character 0x%02x", s, c)
@@ -86,7 +88,7 @@ func TestEscapeRoundTrip(t *testing.T) {
 			t.Errorf("%q encodes as %s, decodes as %q, %v", s, enc, got, err)
 		}
 	}
-	if got := string(appendJSONString(nil, "\x01\x1f\x7f")); got != `"\u0001\u001f`+"\x7f"+`"` {
+	if got := string(jsonstr.AppendSerde(nil, "\x01\x1f\x7f")); got != `"\u0001\u001f`+"\x7f"+`"` {
 		t.Errorf("control escapes = %s, want lower-case \\u00xx and DEL as is", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/embtool/embtool/internal/jsonstr"
 	"github.com/embtool/embtool/pkg/tensor"
 )
 
@@ -170,7 +171,7 @@ func prepare(tensors []Named, metadata map[string]string) ([]planned, []byte, er
 
 	hdr := []byte{'{'}
 	if metadata != nil {
-		hdr = appendJSONString(hdr, metadataKey)
+		hdr = jsonstr.AppendSerde(hdr, metadataKey)
 		hdr = append(hdr, ':', '{')
 		keys := make([]string, 0, len(metadata))
 		for k := range metadata {
@@ -181,9 +182,9 @@ func prepare(tensors []Named, metadata map[string]string) ([]planned, []byte, er
 			if i > 0 {
 				hdr = append(hdr, ',')
 			}
-			hdr = appendJSONString(hdr, k)
+			hdr = jsonstr.AppendSerde(hdr, k)
 			hdr = append(hdr, ':')
-			hdr = appendJSONString(hdr, metadata[k])
+			hdr = jsonstr.AppendSerde(hdr, metadata[k])
 		}
 		hdr = append(hdr, '}')
 	}
@@ -191,9 +192,9 @@ func prepare(tensors []Named, metadata map[string]string) ([]planned, []byte, er
 		if i > 0 || metadata != nil {
 			hdr = append(hdr, ',')
 		}
-		hdr = appendJSONString(hdr, p.name)
+		hdr = jsonstr.AppendSerde(hdr, p.name)
 		hdr = append(hdr, `:{"dtype":`...)
-		hdr = appendJSONString(hdr, string(p.dtype))
+		hdr = jsonstr.AppendSerde(hdr, string(p.dtype))
 		hdr = append(hdr, `,"shape":[`...)
 		for j, d := range p.shape {
 			if j > 0 {
@@ -215,42 +216,4 @@ func prepare(tensors []Named, metadata map[string]string) ([]planned, []byte, er
 		return nil, nil, fmt.Errorf("safetensors: %w: %w: the header would be %d bytes, more than %d", ErrInvalid, ErrHeaderTooLarge, len(hdr), MaxHeaderSize)
 	}
 	return plan, hdr, nil
-}
-
-// appendJSONString appends s as serde_json writes a string: only '"', '\\'
-// and the control characters U+0000–U+001F are escaped, the latter as \b,
-// \f, \n, \r, \t or \u00xx with lower-case hex digits. Everything else,
-// including '<', '>', '&', '/', DEL and non-ASCII, is written as it is.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
