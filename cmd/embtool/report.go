@@ -6,9 +6,9 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/embtool/embtool/internal/jsonstr"
 	"github.com/embtool/embtool/pkg/embedding"
 	"github.com/embtool/embtool/pkg/identify"
 	"github.com/embtool/embtool/pkg/torchpt"
@@ -46,12 +46,7 @@ func (n norms) MarshalJSON() ([]byte, error) { return n.appendJSON(nil), nil }
 // appendJSONFloat appends x in the shortest repr that reads back to the
 // same float64, or null where it is not finite (JSON has no NaN or
 // Infinity).
-func appendJSONFloat(b []byte, x float64) []byte {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return append(b, "null"...)
-	}
-	return strconv.AppendFloat(b, x, 'g', -1, 64)
-}
+func appendJSONFloat(b []byte, x float64) []byte { return jsonstr.AppendFloat(b, x) }
 
 // report is one line of inspect --json (design.md §1). Field names are
 // stable; fields may be added.

@@ -1,11 +1,15 @@
-// Package jsonstr writes JSON strings the two ways embtool needs them:
-// as serde_json writes them (safetensors headers, which Rust readers
-// parse and which embtool writes byte for byte as the reference
+// Package jsonstr writes the JSON values embtool writes by hand: strings
+// the two ways it needs them, and floats.
+//
+// Strings as serde_json writes them (safetensors headers, which Rust
+// readers parse and which embtool writes byte for byte as the reference
 // implementation does), and as Go's encoding/json writes them with HTML
 // escaping off (inspect --json, whose lines must be what encoding/json
 // would write). Both escape '"', '\' and the control characters U+0000 to
 // U+001F (as \b, \f, \n, \r, \t or \u00xx, lower-case hex); encoding/json
 // also writes invalid UTF-8 as \ufffd and escapes U+2028 and U+2029.
+// Floats in the shortest form that reads back as the same float64, and
+// null where not finite (JSON has no NaN or Infinity).
 //
 // # Security
 //
@@ -15,7 +19,11 @@
 // names and metadata before writing).
 package jsonstr
 
-import "unicode/utf8"
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
 
 const hex = "0123456789abcdef"
 
@@ -75,4 +83,13 @@ func appendString(b []byte, s string, goForm bool) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// AppendFloat appends x in the shortest form that reads back as the same
+// float64, or null where x is not finite (JSON has no NaN or Infinity).
+func AppendFloat(b []byte, x float64) []byte {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, x, 'g', -1, 64)
 }

@@ -3,6 +3,7 @@ package jsonstr
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -56,6 +57,15 @@ func TestAppendSerde(t *testing.T) {
 	for in, want := range cases {
 		if got := string(AppendSerde(nil, in)); got != want {
 			t.Errorf("%q: %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestAppendFloat: shortest round-tripping form, null where not finite.
+func TestAppendFloat(t *testing.T) {
+	for x, want := range map[float64]string{0.1: "0.1", 1e21: "1e+21", 0.3413712978363037: "0.3413712978363037", math.Inf(1): "null", math.Inf(-1): "null", math.NaN(): "null"} {
+		if got := string(AppendFloat(nil, x)); got != want {
+			t.Errorf("%v: %s, want %s", x, got, want)
 		}
 	}
 }

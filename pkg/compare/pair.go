@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
+
+	"github.com/embtool/embtool/internal/jsonstr"
 )
 
 // Relations of a pair.
@@ -33,13 +34,7 @@ const MaxPairs = 1 << 22
 type Cos float64
 
 // MarshalJSON writes the shortest repr, or null for NaN.
-func (c Cos) MarshalJSON() ([]byte, error) {
-	f := float64(c)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
+func (c Cos) MarshalJSON() ([]byte, error) { return jsonstr.AppendFloat(nil, float64(c)), nil }
 
 // Match is vector A of the first file and its best match B in the second.
 type Match struct {
