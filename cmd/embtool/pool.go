@@ -80,13 +80,16 @@ func stream[T any](inputs []input, bar *progress, newWorker func() func(input) T
 	work := func() {
 		defer wg.Done()
 		fn := newWorker()
+		// Locked and unlocked by hand, not deferred: fn runs unlocked,
+		// and a deferred Unlock after a panic in fn would replace the
+		// panic with "unlock of unlocked mutex".
 		mu.Lock()
-		defer mu.Unlock()
 		for {
 			for next < len(inputs) && next >= emitted+window {
 				room.Wait()
 			}
 			if next >= len(inputs) {
+				mu.Unlock()
 				return
 			}
 			i := next

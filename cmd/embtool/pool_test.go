@@ -128,3 +128,17 @@ func TestTimedWriter(t *testing.T) {
 		t.Fatalf("Close with no write: %v, %q", err, none.String())
 	}
 }
+
+// A panic in a worker's function reaches the caller as itself, not as the
+// pool's mutex misuse.
+func TestStreamPanicKept(t *testing.T) {
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Errorf("recovered %v, want the worker's panic", p)
+		}
+	}()
+	inputs := []input{{path: "a"}}
+	stream(inputs, nil, func() func(input) int {
+		return func(input) int { panic("boom") }
+	}, func(int) {})
+}

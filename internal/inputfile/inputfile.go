@@ -48,7 +48,7 @@ func Check(m fs.FileMode) error {
 	case m.IsRegular():
 		return nil
 	case m.IsDir():
-		return fmt.Errorf("is a folder: %w", ErrNotRegular)
+		return fmt.Errorf("is a folder, %w", ErrNotRegular)
 	case m&fs.ModeNamedPipe != 0:
 		return fmt.Errorf("is a named pipe (FIFO), %w", ErrNotRegular)
 	case m&fs.ModeSocket != 0:

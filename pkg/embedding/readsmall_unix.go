@@ -43,7 +43,7 @@ func readSmall(path string, max int64, keep *[]byte) (data []byte, ok bool, err 
 		case err != nil:
 			return nil, false, &os.PathError{Op: "read", Path: path, Err: err}
 		case k == 0:
-			return nil, false, io.ErrUnexpectedEOF // the file shrank
+			return nil, false, &os.PathError{Op: "read", Path: path, Err: io.ErrUnexpectedEOF} // the file shrank
 		}
 		n += k
 	}

@@ -43,11 +43,13 @@ type vectorStats struct {
 // holds a NaN or an infinity, which are then counted value by value.
 func statsOf(t *tensor.Tensor) vectorStats {
 	n, w := t.Rows()
-	st := vectorStats{norms: make([]float64, n)}
 	es := t.DType.Size()
-	if w == 0 || es == 0 || len(t.Data) != n*w*es || !t.DType.IsFloat() {
-		return st
+	if n == 0 || w == 0 || es == 0 || len(t.Data) != n*w*es || !t.DType.IsFloat() {
+		// No values to take norms of (a shape such as [2^40, 0] holds
+		// none, in a 93-byte file): no norms, rather than one per row.
+		return vectorStats{}
 	}
+	st := vectorStats{norms: make([]float64, n)}
 	if t.DType == tensor.F64 {
 		statsOf64(t, n, w, &st)
 		return st
@@ -189,8 +191,8 @@ func valueWarnings(v Named, st vectorStats) []string {
 	// reported above, not again as repeats of one another.
 	t := v.Tensor
 	n, _ := t.Rows()
-	if n < 2 || len(t.Data)%n != 0 {
-		return out
+	if n < 2 || len(t.Data) < n || len(t.Data)%n != 0 {
+		return out // fewer bytes than rows: rows of no values
 	}
 	if groups := repeatedRows(t.Data, n, st.zeroRows); len(groups) > 0 {
 		var phrases []string

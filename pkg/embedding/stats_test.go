@@ -173,3 +173,22 @@ func TestRepeatedRows(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsOfNoValues: shapes that hold no values, whatever their row
+// count ([0, 768], [2^40, 0], [2, 0, 768]), give no norms and no
+// warnings, without a panic or an allocation per claimed row.
+func TestStatsOfNoValues(t *testing.T) {
+	for _, shape := range [][]int{{0, 768}, {1 << 40, 0}, {2, 0, 768}, {0}} {
+		tt := &tensor.Tensor{DType: tensor.F32, Shape: shape}
+		var st vectorStats
+		if a := testing.AllocsPerRun(1, func() { st = statsOf(tt) }); a > 2 {
+			t.Errorf("%v: %v allocations", shape, a)
+		}
+		if len(st.norms) != 0 || len(st.zeroRows) != 0 {
+			t.Errorf("%v: %d norms, zero rows %v", shape, len(st.norms), st.zeroRows)
+		}
+		if w := valueWarnings(Named{Key: "x", Tensor: tt}, st); len(w) != 0 {
+			t.Errorf("%v: warnings %v", shape, w)
+		}
+	}
+}
