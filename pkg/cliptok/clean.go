@@ -116,6 +116,13 @@ func pyUnescape(s string) string {
 	if !strings.Contains(s, "&") {
 		return s
 	}
+	return replaceRefs(s, charref)
+}
+
+// replaceRefs rewrites s at each '&': ref says how many bytes from there
+// it replaces and with what (0: none, the '&' stays). Python's
+// html.unescape and ftfy's unescape_html both scan this way.
+func replaceRefs(s string, ref func(string) (int, string)) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for {
@@ -126,7 +133,7 @@ func pyUnescape(s string) string {
 		}
 		b.WriteString(s[:i])
 		s = s[i:]
-		n, repl := charref(s)
+		n, repl := ref(s)
 		if n == 0 {
 			b.WriteByte('&')
 			s = s[1:]

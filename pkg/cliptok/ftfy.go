@@ -49,24 +49,13 @@ const maxUnescapePasses = 64
 // in ";" (or the all-caps form of a lower-case one that is no entity
 // itself), or a numeric reference whose decoding has no ";".
 func ftfyUnescapeOnce(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '&')
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		s = s[i:]
+	return replaceRefs(s, func(s string) (int, string) {
 		n := ftfyEntityLen(s)
 		if n == 0 {
-			b.WriteByte('&')
-			s = s[1:]
-			continue
+			return 0, ""
 		}
-		b.WriteString(ftfyReplace(s[:n]))
-		s = s[n:]
-	}
+		return n, ftfyReplace(s[:n])
+	})
 }
 
 // ftfyEntityLen matches &#?[0-9A-Za-z]{1,24}; at the start of s.
