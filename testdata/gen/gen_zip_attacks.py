@@ -114,14 +114,17 @@ class Z:
     def locator(off):
         return struct.pack("<IIQI", SIG_LOC, 0, off, 1)
 
-    def finish(self, ents, n=None):
-        """Central directory, zip64 end record, locator and end record, as torch writes them."""
+    def finish(self, ents, n=None, end_n=None, gap=b""):
+        """Central directory, zip64 end record, locator and end record, as torch writes them;
+        n is the entry count both records give (default: len(ents)), end_n the end record's
+        if it differs, gap bytes written between the directory and the zip64 record."""
         cd_off = len(self.b)
         cd = self.central(ents)
-        self.b += cd
+        self.b += cd + gap
         z_off = len(self.b)
         n = len(ents) if n is None else n
-        self.b += self.zip64(n, len(cd), cd_off) + self.locator(z_off) + self.eocd(n, len(cd), cd_off)
+        end_n = n if end_n is None else end_n
+        self.b += self.zip64(n, len(cd), cd_off) + self.locator(z_off) + self.eocd(end_n, len(cd), cd_off)
         return bytes(self.b)
 
 
@@ -131,6 +134,12 @@ def torch_like(pkl, store, prefix="archive"):
     ents = [z.entry(prefix + "/data.pkl", pkl), z.entry(prefix + "/data/0", store),
             z.entry(prefix + "/version", b"3\n")]
     return z, ents
+
+
+def torch_like_with_benign_dup(pkl, store, benign):
+    """torch_like, then a second, benign archive/data.pkl after the three records."""
+    z, ents = torch_like(pkl, store)
+    return z, ents + [z.entry("archive/data.pkl", benign)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,16 +196,8 @@ def build(benign, store):
     # 3. zip64 disagreeing fields: the zip64 record counts 3 entries, the unsaturated end record
     # 4. miniz reads 3 (the payload data.pkl first); zipfile reads the whole directory size and
     # maps data.pkl to the 4th entry (benign); archive/zip reads 4.
-    z = Z()
-    ents = [z.entry("archive/data.pkl", evil), z.entry("archive/data/0", store),
-            z.entry("archive/version", b"3\n")]
-    dup = z.entry("archive/data.pkl", benign)
-    cd_off = len(z.b)
-    cd = Z.central(ents + [dup])
-    z.raw(cd)
-    z64 = len(z.b)
-    z.raw(Z.zip64(3, len(cd), cd_off) + Z.locator(z64) + Z.eocd(4, len(cd), cd_off))
-    add("zip64_disagreeing_fields.pt", "zip64 disagreeing fields", bytes(z.b), "ambiguous", True,
+    z, ents = torch_like_with_benign_dup(evil, store, benign)
+    add("zip64_disagreeing_fields.pt", "zip64 disagreeing fields", z.finish(ents, n=3, end_n=4), "ambiguous", True,
         "zip64 record says 3 entries, the unsaturated end record 4: miniz reads the payload "
         "data.pkl, zipfile and archive/zip also a benign archive/data.pkl after it", ["zip64"])
 
@@ -311,27 +312,14 @@ def build(benign, store):
 
     # 14. directory not ending at the end records: zipfile shifts every offset (concat).
     z, ents = torch_like(evil, store)
-    cd_off = len(z.b)
-    cd = Z.central(ents)
-    z.raw(cd + b"\0" * 32)
-    z64 = len(z.b)
-    z.raw(Z.zip64(3, len(cd), cd_off) + Z.locator(z64) + Z.eocd(3, len(cd), cd_off))
-    add("directory_gap.pt", "directory not at end record", bytes(z.b), "ambiguous", True,
+    add("directory_gap.pt", "directory not at end record", z.finish(ents, gap=b"\0" * 32), "ambiguous", True,
         "32 bytes between the central directory and the zip64 record: Python's zipfile shifts "
         "every offset by 32, miniz does not", ["central directory"])
 
     # 15. directory count shorter than its size: miniz reads 3 entries, zipfile 4, and zipfile
     # maps data.pkl to the last one (benign).
-    z = Z()
-    ents = [z.entry("archive/data.pkl", evil), z.entry("archive/data/0", store),
-            z.entry("archive/version", b"3\n")]
-    dup = z.entry("archive/data.pkl", benign)
-    cd_off = len(z.b)
-    cd = Z.central(ents + [dup])
-    z.raw(cd)
-    z64 = len(z.b)
-    z.raw(Z.zip64(3, len(cd), cd_off) + Z.locator(z64) + Z.eocd(3, len(cd), cd_off))
-    add("directory_count_short.pt", "directory count vs size", bytes(z.b), "ambiguous", True,
+    z, ents = torch_like_with_benign_dup(evil, store, benign)
+    add("directory_count_short.pt", "directory count vs size", z.finish(ents, n=3), "ambiguous", True,
         "directory of 4 entries counted as 3: miniz reads the evil data.pkl, zipfile maps "
         "data.pkl to the benign 4th", ["entries"])
 
