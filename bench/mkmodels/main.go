@@ -11,15 +11,14 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
 
+	"github.com/embtool/embtool/internal/legacyfile"
 	"github.com/embtool/embtool/pkg/tensor"
 	"github.com/embtool/embtool/pkg/torchpt"
 )
@@ -152,11 +151,8 @@ func loraKeys(r int) []kv {
 }
 
 func numel(s []int) int64 {
-	n := int64(1)
-	for _, d := range s {
-		n *= int64(d)
-	}
-	return n
+	n, _ := tensor.NumElements(s)
+	return int64(n)
 }
 
 func check(err error) {
@@ -230,70 +226,22 @@ func writeCkpt(path string, kvs []kv) {
 }
 
 // writeLegacy writes the pre-1.6 format as torch.save(...,
-// _use_new_zipfile_serialization=False) lays it out (formats.md §1.3),
+// _use_new_zipfile_serialization=False) lays it out (internal/legacyfile),
 // F32 storages as sparse holes.
-func writeLegacy(path string, ts []kv) {
-	var p bytes.Buffer
-	str := func(s string) {
-		p.WriteByte('X')
-		binary.Write(&p, binary.LittleEndian, uint32(len(s)))
-		p.WriteString(s)
+func writeLegacy(path string, kvs []kv) {
+	ts := make([]legacyfile.Tensor, len(kvs))
+	for i, e := range kvs {
+		ts[i] = legacyfile.Tensor{Key: e.k, Shape: e.s}
 	}
-	i32 := func(v int) {
-		p.WriteByte('J')
-		binary.Write(&p, binary.LittleEndian, int32(v))
-	}
-	magic, _ := new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
-	le := magic.Bytes()
-	for i, j := 0, len(le)-1; i < j; i, j = i+1, j-1 {
-		le[i], le[j] = le[j], le[i]
-	}
-	p.Write([]byte{0x80, 2, 0x8a, byte(len(le))})
-	p.Write(le)
-	p.WriteString(".\x80\x02M\xe9\x03.\x80\x02}.\x80\x02}(")
-	keys := make([]string, len(ts))
-	idx := map[string]int{}
-	for i, t := range ts {
-		keys[i] = fmt.Sprint(94557139474528 + i)
-		idx[keys[i]] = i
-		str(t.k)
-		p.WriteString("ctorch._utils\n_rebuild_tensor_v2\n((")
-		str("storage")
-		p.WriteString("ctorch\nFloatStorage\n")
-		str(keys[i])
-		str("cpu")
-		i32(int(numel(t.s)))
-		p.WriteString("NtQK\x00(")
-		for _, d := range t.s {
-			i32(d)
-		}
-		p.WriteString("t(")
-		stride := 1
-		strides := make([]int, len(t.s))
-		for d := len(t.s) - 1; d >= 0; d-- {
-			strides[d], stride = stride, stride*t.s[d]
-		}
-		for _, s := range strides {
-			i32(s)
-		}
-		p.WriteString("t\x89ccollections\nOrderedDict\n)RtR")
-	}
-	p.WriteString("u.")
-	sorted := append([]string(nil), keys...)
-	sort.Strings(sorted)
-	p.WriteString("\x80\x02](")
-	for _, k := range sorted {
-		str(k)
-	}
-	p.WriteString("e.")
+	head, order := legacyfile.Head(ts)
 	f, err := os.Create(path)
 	check(err)
-	_, err = f.Write(p.Bytes())
+	_, err = f.Write(head)
 	check(err)
-	pos := int64(p.Len())
-	for _, k := range sorted {
+	pos := int64(len(head))
+	for _, i := range order {
 		var cnt [8]byte
-		n := numel(ts[idx[k]].s)
+		n := ts[i].Numel()
 		binary.LittleEndian.PutUint64(cnt[:], uint64(n))
 		_, err := f.WriteAt(cnt[:], pos)
 		check(err)

@@ -6,12 +6,11 @@ import (
 	"encoding/binary"
 	"image"
 	"image/jpeg"
-	"math/big"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
+	"github.com/embtool/embtool/internal/legacyfile"
 	"github.com/embtool/embtool/pkg/safetensors"
 	"github.com/embtool/embtool/pkg/tensor"
 	"github.com/embtool/embtool/pkg/torchpt"
@@ -114,87 +113,17 @@ func zipData(b []byte) [][2]int64 {
 	return out
 }
 
-// legacyTensor is one F32 tensor of a hand-built legacy torch file.
-type legacyTensor struct {
-	key   string
-	shape []int
-}
-
-// writeLegacy writes the pre-1.6 torch format (formats.md §1.3) as torch
-// 1.13's torch.save(_use_new_zipfile_serialization=False) lays it out:
-// the magic number, protocol 1001 and sys_info pickles, the data pickle
-// with a ('storage', FloatStorage, key, 'cpu', numel, None) persistent
-// id per tensor, the sorted key list, then per storage an int64 element
-// count and the data. It returns the file and the data ranges.
-func writeLegacy(t *testing.T, path string, ts []legacyTensor) [][2]int64 {
+// writeLegacy writes a legacy torch file of zero-filled F32 tensors
+// (internal/legacyfile) and returns the byte ranges of their data.
+func writeLegacy(t *testing.T, path string, ts []legacyfile.Tensor) [][2]int64 {
 	t.Helper()
-	var p bytes.Buffer
-	str := func(s string) {
-		p.WriteByte('X')
-		binary.Write(&p, binary.LittleEndian, uint32(len(s)))
-		p.WriteString(s)
-	}
-	i32 := func(v int) {
-		p.WriteByte('J')
-		binary.Write(&p, binary.LittleEndian, int32(v))
-	}
-	magic, _ := new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
-	le := magic.Bytes()
-	for i, j := 0, len(le)-1; i < j; i, j = i+1, j-1 {
-		le[i], le[j] = le[j], le[i]
-	}
-	p.Write([]byte{0x80, 2, 0x8a, byte(len(le))})
-	p.Write(le)
-	p.WriteString(".")
-	p.Write([]byte{0x80, 2, 'M', 0xe9, 0x03, '.'}) // protocol 1001
-	p.Write([]byte{0x80, 2, '}', '.'})             // sys_info
-	p.Write([]byte{0x80, 2, '}', '('})
-	keys := make([]string, len(ts))
-	numel := make([]int, len(ts))
-	for i, tt := range ts {
-		keys[i] = string(rune('0' + i))
-		n, _ := tensor.NumElements(tt.shape)
-		numel[i] = n
-		str(tt.key)
-		p.WriteString("ctorch._utils\n_rebuild_tensor_v2\n(")
-		p.WriteString("(")
-		str("storage")
-		p.WriteString("ctorch\nFloatStorage\n")
-		str(keys[i])
-		str("cpu")
-		i32(n)
-		p.WriteString("NtQ")
-		p.Write([]byte{'K', 0})
-		p.WriteString("(")
-		for _, d := range tt.shape {
-			i32(d)
-		}
-		p.WriteString("t(")
-		stride := 1
-		strides := make([]int, len(tt.shape))
-		for d := len(tt.shape) - 1; d >= 0; d-- {
-			strides[d] = stride
-			stride *= tt.shape[d]
-		}
-		for _, s := range strides {
-			i32(s)
-		}
-		p.WriteString("t\x89ccollections\nOrderedDict\n)RtR")
-	}
-	p.WriteString("u.")
-	sorted := append([]string(nil), keys...)
-	sort.Strings(sorted)
-	p.Write([]byte{0x80, 2, ']', '('})
-	for _, k := range sorted {
-		str(k)
-	}
-	p.WriteString("e.")
+	head, order := legacyfile.Head(ts)
+	p := bytes.NewBuffer(head)
 	var ranges [][2]int64
-	for _, k := range sorted {
-		i := int(k[0] - '0')
-		binary.Write(&p, binary.LittleEndian, int64(numel[i]))
+	for _, i := range order {
+		binary.Write(p, binary.LittleEndian, ts[i].Numel())
 		start := int64(p.Len())
-		p.Write(make([]byte, 4*numel[i]))
+		p.Write(make([]byte, 4*ts[i].Numel()))
 		ranges = append(ranges, [2]int64{start, int64(p.Len())})
 	}
 	if err := os.WriteFile(path, p.Bytes(), 0o644); err != nil {
@@ -394,11 +323,11 @@ func buildFolder(t *testing.T) (string, map[string]want) {
 	hn.Set("activation_func", "swish")
 	pt("anime.pt", hn, want{kind: KindHypernetwork, format: "A1111"})
 
-	legacyRanges := writeLegacy(t, p("legacy_lora.pt"), []legacyTensor{
-		{"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight", []int{64, 768}},
-		{"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight", []int{320, 64}},
-		{"lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight", []int{64, 768}},
-		{"lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight", []int{768, 64}},
+	legacyRanges := writeLegacy(t, p("legacy_lora.pt"), []legacyfile.Tensor{
+		{Key: "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight", Shape: []int{64, 768}},
+		{Key: "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight", Shape: []int{320, 64}},
+		{Key: "lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight", Shape: []int{64, 768}},
+		{Key: "lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight", Shape: []int{768, 64}},
 	})
 	w["legacy_lora.pt"] = want{kind: KindLoRA, format: "kohya", base: BaseSD1, rank: 64,
 		dataFrom: func([]byte) [][2]int64 { return legacyRanges }}
