@@ -111,14 +111,16 @@ func buffer(keep *[]byte, size int64) []byte {
 }
 
 func readFile(path string, opts Options, keep *[]byte) (*Embedding, string, error) {
-	if data, ok, err := readSmall(path, smallFile, keep); err != nil {
+	data, fh, size, ok, err := readSmall(path, smallFile, keep)
+	switch {
+	case err != nil:
 		return nil, "", err
-	} else if ok {
+	case ok && fh == nil:
 		return decodeSmall(data, opts)
-	}
-	fh, size, err := inputfile.Open(path)
-	if err != nil {
-		return nil, "", err
+	case !ok:
+		if fh, size, err = inputfile.Open(path); err != nil {
+			return nil, "", err
+		}
 	}
 	defer fh.Close()
 	if size <= smallFile {

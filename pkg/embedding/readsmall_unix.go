@@ -13,12 +13,13 @@ import (
 // read, close. os.Open adds four fcntl and an epoll_ctl to register the
 // file with the poller, which a regular file never uses; over a folder of
 // small files on a virtual machine, where every system call is costly,
-// that was a tenth of inspect's time. ok is false, with no error, for
-// anything else (a directory, a FIFO, a device, a larger file): the
-// caller opens it the usual way, and its errors are the usual ones. The
-// open does not wait on a FIFO (O_NONBLOCK, which reads of a regular file
-// ignore).
-func readSmall(path string, max int64, keep *[]byte) (data []byte, ok bool, err error) {
+// that was a tenth of inspect's time. A larger regular file is handed
+// back open (large, its size in size) rather than opened a second time.
+// ok is false, with no error and no file, for anything else (a
+// directory, a FIFO, a device): the caller opens it the usual way, and
+// its errors are the usual ones. The open does not wait on a FIFO
+// (O_NONBLOCK, which reads of a regular file ignore).
+func readSmall(path string, max int64, keep *[]byte) (data []byte, large *os.File, size int64, ok bool, err error) {
 	var fd int
 	for {
 		fd, err = sysOpen(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK)
@@ -27,13 +28,17 @@ func readSmall(path string, max int64, keep *[]byte) (data []byte, ok bool, err 
 		}
 	}
 	if err != nil {
-		return nil, false, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, nil, 0, false, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st syscall.Stat_t
+	if err := sysFstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		sysClose(fd)
+		return nil, nil, 0, false, nil
+	}
+	if int64(st.Size) > max {
+		return nil, os.NewFile(uintptr(fd), path), int64(st.Size), true, nil
 	}
 	defer sysClose(fd)
-	var st syscall.Stat_t
-	if err := sysFstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || int64(st.Size) > max {
-		return nil, false, nil
-	}
 	data = buffer(keep, int64(st.Size))
 	for n := 0; n < len(data); {
 		k, err := sysRead(fd, data[n:])
@@ -41,11 +46,11 @@ func readSmall(path string, max int64, keep *[]byte) (data []byte, ok bool, err 
 		case err == syscall.EINTR:
 			continue
 		case err != nil:
-			return nil, false, &os.PathError{Op: "read", Path: path, Err: err}
+			return nil, nil, 0, false, &os.PathError{Op: "read", Path: path, Err: err}
 		case k == 0:
-			return nil, false, &os.PathError{Op: "read", Path: path, Err: io.ErrUnexpectedEOF} // the file shrank
+			return nil, nil, 0, false, &os.PathError{Op: "read", Path: path, Err: io.ErrUnexpectedEOF} // the file shrank
 		}
 		n += k
 	}
-	return data, true, nil
+	return data, nil, int64(len(data)), true, nil
 }
