@@ -17,37 +17,11 @@ func forEach[T any](inputs []input, stderr io.Writer, fn func(input) T) []T {
 }
 
 // forEachItem is forEach over any items; what names them on the bar.
+// It is stream with every result kept.
 func forEachItem[I, T any](items []I, stderr io.Writer, what string, fn func(I) T) []T {
-	out := make([]T, len(items))
+	out := make([]T, 0, len(items))
 	bar := newCountBar(int64(len(items)), stderr, what)
-	workers := min(runtime.GOMAXPROCS(0), max(len(items), 1))
-	if workers == 1 {
-		// One item or one CPU: no goroutine to start (a one-file run
-		// answers sooner).
-		for i := range items {
-			out[i] = fn(items[i])
-			bar.add(1)
-		}
-		bar.finish()
-		return out
-	}
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				out[i] = fn(items[i])
-				bar.add(1)
-			}
-		}()
-	}
-	for i := range items {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	stream(items, bar, func() func(I) T { return fn }, func(v T) { out = append(out, v) })
 	bar.finish()
 	return out
 }
@@ -66,7 +40,7 @@ const windowPerWorker = 32
 // emitted: at most window results wait, and memory does not grow with
 // the number of inputs. bar (nil: none) counts the results emitted; the
 // caller makes it and finishes it.
-func stream[T any](inputs []input, bar *progress, newWorker func() func(input) T, emit func(T)) {
+func stream[I, T any](inputs []I, bar *progress, newWorker func() func(I) T, emit func(T)) {
 	workers := min(runtime.GOMAXPROCS(0), max(len(inputs), 1))
 	window := windowPerWorker * workers
 	var (
