@@ -283,28 +283,15 @@ func TestEntryIsSource(t *testing.T) {
 	}
 }
 
-// shortReader claims more bytes than it has, as a file truncated after
-// Stat would.
-type shortReader struct{ b []byte }
-
-func (r shortReader) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(r.b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
 type failReader struct{}
 
 func (failReader) ReadAt([]byte, int64) (int, error) { return 0, errors.New("device on fire") }
 
+// TestLoadTruncatedAfterOpen: a reader that holds fewer bytes than the
+// size given (bytes.Reader over a prefix), as a file truncated after Stat.
 func TestLoadTruncatedAfterOpen(t *testing.T) {
 	b := file(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, seq(16))
-	f, err := Open(shortReader{b[:len(b)-3]}, int64(len(b)))
+	f, err := Open(bytes.NewReader(b[:len(b)-3]), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,12 +300,12 @@ func TestLoadTruncatedAfterOpen(t *testing.T) {
 		t.Fatalf("Load = %v, want a truncation error", err)
 	}
 	// The header itself cut short.
-	_, err = Open(shortReader{b[:20]}, int64(len(b)))
+	_, err = Open(bytes.NewReader(b[:20]), int64(len(b)))
 	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "truncated: reading the 55-byte header") {
 		t.Fatalf("Open = %v, want a truncated header", err)
 	}
 	// Even the length prefix cut short.
-	_, err = Open(shortReader{b[:5]}, int64(len(b)))
+	_, err = Open(bytes.NewReader(b[:5]), int64(len(b)))
 	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "truncated: reading the header length") {
 		t.Fatalf("Open = %v, want a truncated length", err)
 	}
@@ -337,10 +324,10 @@ func TestReadAtChunked(t *testing.T) {
 	// A reader that claims 3 chunks but holds 1.5: readAt must fail without
 	// having allocated the full claim, and succeed on honest input.
 	data := seq(readChunk + readChunk/2)
-	if _, err := readAt(shortReader{data}, 0, 3*readChunk); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := readAt(bytes.NewReader(data), 0, 3*readChunk); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("readAt past the end: %v", err)
 	}
-	got, err := readAt(shortReader{data}, 5, int64(len(data)-5))
+	got, err := readAt(bytes.NewReader(data), 5, int64(len(data)-5))
 	if err != nil || !bytes.Equal(got, data[5:]) {
 		t.Fatalf("readAt: %v", err)
 	}
