@@ -71,9 +71,9 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		}
 		// The worker encoded the line (emit runs under the pool's lock).
 		if r.lineErr == nil {
-			out.Write(r.line)
-			*r.lineBuf = r.line[:0]
-			lines.Put(r.lineBuf)
+			out.Write(*r.line)
+			*r.line = (*r.line)[:0]
+			lines.Put(r.line)
 		} else {
 			// One record that cannot be encoded must not end the
 			// output: report it as failed and go on.
@@ -99,9 +99,9 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		return func(in input) report {
 			r := read(in)
 			if *asJSON {
-				r.lineBuf = lines.Get().(*[]byte)
-				r.line, r.lineErr = r.appendJSON((*r.lineBuf)[:0])
-				r.line = append(r.line, '\n')
+				r.line = lines.Get().(*[]byte)
+				*r.line, r.lineErr = r.appendJSON((*r.line)[:0])
+				*r.line = append(*r.line, '\n')
 			}
 			return r
 		}

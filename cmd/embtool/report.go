@@ -97,9 +97,9 @@ type report struct {
 	hints []string
 	// line is the report as a JSON line for inspect --json, encoded by
 	// the worker that read the file; lineErr says why it could not be.
-	line    []byte
+	// The buffer comes from inspect's pool and goes back once written.
+	line    *[]byte
 	lineErr error
-	lineBuf *[]byte // line's buffer, from and back to inspect's pool
 	// e is the embedding read, kept until --nearest has used it.
 	e *embedding.Embedding
 }
