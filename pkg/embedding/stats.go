@@ -65,24 +65,17 @@ func statsOf(t *tensor.Tensor) vectorStats {
 	if cap(*p) < g*w {
 		*p = make([]float32, g*w)
 	}
-	buf := *p
 	var rows [group][]float32
-	reset := func() {
-		for i := range rows {
-			rows[i] = buf[min(i, g-1)*w : (min(i, g-1)+1)*w]
-		}
+	for i := range g {
+		rows[i] = (*p)[i*w : (i+1)*w]
 	}
-	reset()
 	rowBytes := w * es
 	for r := 0; r < n; r += group {
-		k := min(group, n-r)
+		k := min(group, n-r) // the last group may be short: its last row stands in for the rest
 		for i := 0; i < k; i++ {
 			tensor.DecodeFloat32s(rows[i], t.Data[(r+i)*rowBytes:(r+i+1)*rowBytes], t.DType)
 		}
-		for i := k; i < group; i++ {
-			rows[i] = rows[0] // a repeat whose norm is not kept
-		}
-		a, b, c, d := tensor.Norm4(rows[0], rows[1], rows[2], rows[3])
+		a, b, c, d := tensor.Norm4(rows[0], rows[min(1, k-1)], rows[min(2, k-1)], rows[min(3, k-1)])
 		copy(st.norms[r:r+k], []float64{a, b, c, d}[:k])
 		for i := 0; i < k; i++ {
 			switch x := st.norms[r+i]; {
@@ -94,7 +87,6 @@ func statsOf(t *tensor.Tensor) vectorStats {
 				}
 			}
 		}
-		reset()
 	}
 	return st
 }
