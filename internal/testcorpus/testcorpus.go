@@ -17,16 +17,7 @@ const RequireEnv = "EMBTOOL_REQUIRE_CORPUS"
 // with a clear message, or fails when RequireEnv is set.
 func Dir(t testing.TB) string {
 	t.Helper()
-	dir, err := find()
-	if err == nil {
-		return dir
-	}
-	msg := "the real corpus ../shared/corpus/real is not beside this checkout: " + err.Error()
-	if os.Getenv(RequireEnv) != "" {
-		t.Fatal(msg)
-	}
-	t.Skip("skipping: " + msg)
-	return ""
+	return sharedOrSkip(t, "real", "expected.json", "the real corpus")
 }
 
 // Peers returns the peer scanners' sample folder (../shared/corpus/peers
@@ -34,20 +25,24 @@ func Dir(t testing.TB) string {
 // test is skipped, or fails when RequireEnv is set.
 func Peers(t testing.TB) string {
 	t.Helper()
-	dir, err := findShared("peers", "SOURCES.md")
+	return sharedOrSkip(t, "peers", "SOURCES.md", "the peer samples")
+}
+
+// sharedOrSkip returns ../shared/corpus/<sub>, or skips the test (fails
+// it when RequireEnv is set) saying that what is missing.
+func sharedOrSkip(t testing.TB, sub, marker, what string) string {
+	t.Helper()
+	dir, err := findShared(sub, marker)
 	if err == nil {
 		return dir
 	}
-	msg := "the peer samples ../shared/corpus/peers are not beside this checkout: " + err.Error()
+	msg := what + " ../shared/corpus/" + sub + " is not beside this checkout: " + err.Error()
 	if os.Getenv(RequireEnv) != "" {
 		t.Fatal(msg)
 	}
 	t.Skip("skipping: " + msg)
 	return ""
 }
-
-// find looks for the real corpus.
-func find() (string, error) { return findShared("real", "expected.json") }
 
 // findShared walks up from the working directory to the module root
 // (go.mod) and looks for ../shared/corpus/<sub>/<marker> beside it.
